@@ -1,0 +1,1 @@
+"""Shared helpers of the RLHF/DPO course: one concern a module (see README)."""

@@ -1,0 +1,112 @@
+"""Device choice, dtype, seeding and finite differences for the numeric checks."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+DTYPE = torch.float64  # numeric checks run in float64 on every device
+_DEVICES = ("auto", "cpu", "cuda")
+
+
+def device() -> torch.device:
+    """The device named by RLHF_DEVICE (`cpu`, `cuda`, `auto`; default `auto`: CUDA if present)."""
+    name = os.environ.get("RLHF_DEVICE", "auto").strip().lower() or "auto"
+    if name not in _DEVICES:
+        raise ValueError(f"RLHF_DEVICE: expected one of {_DEVICES}, got {name!r}")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("RLHF_DEVICE: 'cuda' was asked for but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch.Generator on device() seeded with `seed`."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return generator(seed)
+
+
+def generator(seed: int, on: torch.device | None = None) -> torch.Generator:
+    """A torch.Generator seeded with `seed`, on `on` (default device())."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    return torch.Generator(device=on or device()).manual_seed(seed)
+
+
+def tensor(data, dtype: torch.dtype = DTYPE) -> torch.Tensor:
+    """`data` as a tensor of `dtype` (float64 by default) on device()."""
+    return torch.as_tensor(data, dtype=dtype, device=device())
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """A detached CPU numpy copy of a tensor (for plotting)."""
+    return x.detach().cpu().numpy()
+
+
+def finite_difference(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                      eps: float = 1e-6) -> torch.Tensor:
+    """Central-difference gradient of a scalar function f at x; same shape as x."""
+    if eps <= 0:
+        raise ValueError(f"eps: expected a number > 0, got {eps!r}")
+    x = x.detach().clone()
+    grad = torch.zeros_like(x)
+    flat, g = x.view(-1), grad.view(-1)
+    for i in range(flat.numel()):
+        old = flat[i].item()
+        flat[i] = old + eps
+        up = float(f(x))
+        flat[i] = old - eps
+        down = float(f(x))
+        flat[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return grad
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def require_finite(name: str, x: torch.Tensor) -> None:
+    """ValueError naming `name` if x holds NaN or ±inf."""
+    if not torch.isfinite(torch.as_tensor(x)).all():
+        raise ValueError(f"{name}: expected finite values, got NaN or inf")
+
+
+def require_positive(name: str, value: float) -> None:
+    """ValueError naming `name` unless value is a finite number > 0."""
+    if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+
+
+def require_same_shape(names: str, *xs: torch.Tensor) -> None:
+    """ValueError naming the arguments unless all tensors have the same shape."""
+    shapes = [tuple(x.shape) for x in xs]
+    if len(set(shapes)) != 1:
+        raise ValueError(f"{names}: expected the same shape, got {', '.join(map(str, shapes))}")
+
+
+def require_logprob_table(name: str, logps: torch.Tensor, atol: float = 1e-6) -> None:
+    """ValueError unless logps (rows, k) are log-probabilities: ≤ 0, no NaN/+inf, rows sum to 1.
+
+    −inf is allowed (probability zero) as long as each row keeps some mass.
+    """
+    if logps.dim() != 2:
+        raise ValueError(f"{name}: expected a (prompts, answers) table, got shape "
+                         f"{tuple(logps.shape)}")
+    if torch.isnan(logps).any() or (logps == float("inf")).any():
+        raise ValueError(f"{name}: expected log-probabilities, got NaN or +inf")
+    if (logps > atol).any():
+        raise ValueError(f"{name}: expected log-probabilities <= 0, got max "
+                         f"{float(logps.max()):.3g}")
+    total = torch.logsumexp(logps, dim=-1).exp()
+    if not torch.allclose(total, torch.ones_like(total), atol=atol, rtol=0):
+        raise ValueError(f"{name}: expected each row to sum to 1 in probability, got sums "
+                         f"{[round(float(t), 6) for t in total]}")

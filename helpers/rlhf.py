@@ -1,0 +1,151 @@
+"""The RLHF formulas: Bradley–Terry reward modelling, KL, the KL-regularised optimum."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.numeric import (DTYPE, device, require_finite, require_logprob_table,
+                             require_positive, require_same_shape)
+
+# --------------------------------------------------------------------------- Bradley–Terry
+
+
+def preference_prob(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """P(chosen ≻ rejected) = σ(r_w − r_l), shape (batch,)."""
+    require_same_shape("r_chosen, r_rejected", r_chosen, r_rejected)
+    return torch.sigmoid(r_chosen - r_rejected)
+
+
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """Per-pair reward-model loss −log σ(r_w − r_l), shape (batch,), via logsigmoid (finite)."""
+    require_same_shape("r_chosen, r_rejected", r_chosen, r_rejected)
+    require_finite("r_chosen", r_chosen)
+    require_finite("r_rejected", r_rejected)
+    return -F.logsigmoid(r_chosen - r_rejected)
+
+
+class RewardModel(nn.Module):
+    """r(x) = w₂ · tanh(W₁ x + b₁) + b₂ : features (batch, d) → rewards (batch,)."""
+
+    def __init__(self, n_features: int, hidden: int = 16, seed: int = 0):
+        super().__init__()
+        if n_features < 1 or hidden < 1:
+            raise ValueError(f"n_features, hidden: expected >= 1, got {n_features}, {hidden}")
+        cpu = torch.Generator().manual_seed(seed)  # identical init on every device
+        self.inner = nn.Linear(n_features, hidden)
+        self.out = nn.Linear(hidden, 1)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=cpu) / max(1, p.shape[-1]) ** 0.5)
+        self.to(device=device(), dtype=DTYPE)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(self.inner(features))).squeeze(-1)
+
+
+def sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
+                       gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw answer pairs uniformly and label them with P(i ≻ j) = σ(r_i − r_j).
+
+    true_reward (answers,) → (chosen, rejected) index tensors, each (n_pairs,).
+    """
+    if true_reward.dim() != 1 or true_reward.numel() < 2:
+        raise ValueError(f"true_reward: expected shape (answers>=2,), got {tuple(true_reward.shape)}")
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs: expected >= 1, got {n_pairs}")
+    n, dev = true_reward.numel(), true_reward.device
+    i = torch.randint(n, (n_pairs,), generator=gen, device=dev)
+    j = (i + torch.randint(1, n, (n_pairs,), generator=gen, device=dev)) % n  # j ≠ i
+    first_wins = torch.rand(n_pairs, generator=gen, device=dev, dtype=true_reward.dtype) \
+        < torch.sigmoid(true_reward[i] - true_reward[j])
+    return torch.where(first_wins, i, j), torch.where(first_wins, j, i)
+
+
+def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
+                     rejected: torch.Tensor, steps: int = 300, lr: float = 0.05,
+                     center_weight: float = 0.0) -> list[float]:
+    """Full-batch Adam on the mean Bradley–Terry loss; returns the loss history.
+
+    features (answers, d); chosen, rejected (pairs,) indices into the answers.
+    center_weight > 0 adds center_weight · mean((r_w + r_l)²), which pins the reward's offset.
+    """
+    if center_weight < 0:
+        raise ValueError(f"center_weight: expected >= 0, got {center_weight}")
+    require_same_shape("chosen, rejected", chosen, rejected)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    for _ in range(steps):
+        opt.zero_grad()
+        r = model(features)
+        loss = bradley_terry_loss(r[chosen], r[rejected]).mean()
+        if center_weight:
+            loss = loss + center_weight * ((r[chosen] + r[rejected]) ** 2).mean()
+        loss.backward()
+        opt.step()
+        history.append(float(loss))
+    return history
+
+
+# --------------------------------------------------------------------------- KL and entropy
+
+
+def categorical_kl(p_logprobs: torch.Tensor, q_logprobs: torch.Tensor) -> torch.Tensor:
+    """KL(p‖q) = Σ_y p log(p/q) per row: (rows, k) tables of log-probs → (rows,)."""
+    require_same_shape("p_logprobs, q_logprobs", p_logprobs, q_logprobs)
+    p = p_logprobs.exp()
+    terms = torch.where(p > 0, p * (p_logprobs - q_logprobs), torch.zeros_like(p))
+    return terms.sum(-1)
+
+
+def entropy(logprobs: torch.Tensor) -> torch.Tensor:
+    """H(p) = −Σ_y p log p per row: (rows, k) log-probs → (rows,); 0·log 0 = 0."""
+    p = logprobs.exp()
+    return -torch.where(p > 0, p * logprobs, torch.zeros_like(p)).sum(-1)
+
+
+# --------------------------------------------------------------------------- the optimum
+
+
+def _check_table(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float) -> None:
+    require_positive("beta", beta)
+    require_logprob_table("ref_logprobs", ref_logprobs)
+    require_same_shape("ref_logprobs, rewards", ref_logprobs, rewards)
+    require_finite("rewards", rewards)
+
+
+def optimal_policy(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float) -> torch.Tensor:
+    """π*(y|x) = π_ref(y|x) exp(r(x,y)/β) / Z(x): (prompts, answers) → (prompts, answers).
+
+    Computed as softmax(log π_ref + r/β) (log-sum-exp), so finite for any finite r and β > 0.
+    """
+    _check_table(ref_logprobs, rewards, beta)
+    return torch.softmax(ref_logprobs + rewards / beta, dim=-1)
+
+
+def log_partition(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float) -> torch.Tensor:
+    """β log Z(x), Z(x) = Σ_y π_ref(y|x) exp(r(x,y)/β): (prompts, answers) → (prompts,)."""
+    _check_table(ref_logprobs, rewards, beta)
+    return beta * torch.logsumexp(ref_logprobs + rewards / beta, dim=-1)
+
+
+def kl_objective(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
+                 rewards: torch.Tensor, beta: float,
+                 prompt_probs: torch.Tensor | None = None) -> torch.Tensor:
+    """J(π) = Σ_x p(x) Σ_y π(y|x) [r(x,y) − β log(π(y|x)/π_ref(y|x))], a scalar.
+
+    Tables are (prompts, answers); prompt_probs (prompts,) defaults to uniform.
+    """
+    _check_table(ref_logprobs, rewards, beta)
+    require_same_shape("policy_logprobs, ref_logprobs", policy_logprobs, ref_logprobs)
+    if prompt_probs is None:
+        prompt_probs = torch.full(rewards.shape[:1], 1 / rewards.shape[0],
+                                  dtype=rewards.dtype, device=rewards.device)
+    if tuple(prompt_probs.shape) != tuple(rewards.shape[:1]):
+        raise ValueError(f"prompt_probs: expected shape {tuple(rewards.shape[:1])}, "
+                         f"got {tuple(prompt_probs.shape)}")
+    pi = policy_logprobs.exp()
+    expected_reward = (pi * rewards).sum(-1)
+    kl = categorical_kl(policy_logprobs, ref_logprobs)
+    return (prompt_probs * (expected_reward - beta * kl)).sum()
