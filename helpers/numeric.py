@@ -26,7 +26,11 @@ def device() -> torch.device:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed python, numpy and torch; return a torch.Generator on device() seeded with `seed`."""
+    """Seed python, numpy and torch; return a CPU torch.Generator seeded with `seed`.
+
+    Draw random numbers on the CPU with it and move them to device(): the data are then the
+    same on every machine, with or without a GPU.
+    """
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
     random.seed(seed)
@@ -35,11 +39,11 @@ def seed_everything(seed: int) -> torch.Generator:
     return generator(seed)
 
 
-def generator(seed: int, on: torch.device | None = None) -> torch.Generator:
-    """A torch.Generator seeded with `seed`, on `on` (default device())."""
+def generator(seed: int) -> torch.Generator:
+    """A CPU torch.Generator seeded with `seed` (draw on the CPU, then move to device())."""
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
-    return torch.Generator(device=on or device()).manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
 
 
 def tensor(data, dtype: torch.dtype = DTYPE) -> torch.Tensor:

@@ -55,12 +55,13 @@ def sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
         raise ValueError(f"true_reward: expected shape (answers>=2,), got {tuple(true_reward.shape)}")
     if n_pairs < 1:
         raise ValueError(f"n_pairs: expected >= 1, got {n_pairs}")
-    n, dev = true_reward.numel(), true_reward.device
-    i = torch.randint(n, (n_pairs,), generator=gen, device=dev)
-    j = (i + torch.randint(1, n, (n_pairs,), generator=gen, device=dev)) % n  # j ≠ i
-    first_wins = torch.rand(n_pairs, generator=gen, device=dev, dtype=true_reward.dtype) \
-        < torch.sigmoid(true_reward[i] - true_reward[j])
-    return torch.where(first_wins, i, j), torch.where(first_wins, j, i)
+    n, reward = true_reward.numel(), true_reward.detach().cpu()
+    i = torch.randint(n, (n_pairs,), generator=gen)  # drawn on the CPU: same data on any device
+    j = (i + torch.randint(1, n, (n_pairs,), generator=gen)) % n  # j ≠ i
+    first_wins = torch.rand(n_pairs, generator=gen, dtype=reward.dtype) \
+        < torch.sigmoid(reward[i] - reward[j])
+    chosen, rejected = torch.where(first_wins, i, j), torch.where(first_wins, j, i)
+    return chosen.to(true_reward.device), rejected.to(true_reward.device)
 
 
 def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,

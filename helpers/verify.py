@@ -63,6 +63,29 @@ def _check_tol(tol: float) -> None:
         raise ValueError(f"tol: expected a finite number > 0, got {tol!r}")
 
 
+# --------------------------------------------------------------------------- silent asserts
+# For the supporting steps of a claim: they assert (with a clear message) but print nothing,
+# so each claim still ends in exactly one verdict line.
+
+
+def assert_equal(lhs, rhs, what: str) -> str:
+    """Assert sympy lhs = rhs (AssertionError naming `what`); return the method that decided."""
+    ok, method = symbolic.equal(lhs, rhs)
+    if not ok:
+        raise AssertionError(f"{what}: sympy finds lhs - rhs = {sp.simplify(lhs - rhs)} "
+                             f"(≠ 0{symbolic.counterexample(lhs, rhs)})")
+    return method
+
+
+def assert_close(actual, expected, what: str, *, tol: float) -> str:
+    """Assert max|actual - expected| < tol (AssertionError naming `what`); return the bound."""
+    _check_tol(tol)
+    err = max_abs_diff(actual, expected)
+    if not err < tol:
+        raise AssertionError(f"{what}: max|Δ| = {err:.3g} exceeds tolerance {_fmt(tol)}")
+    return f"max|Δ| < {_fmt(tol)}"
+
+
 # --------------------------------------------------------------------------- symbolic
 
 
