@@ -65,9 +65,12 @@ def sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
 
 
 def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
-                     rejected: torch.Tensor, steps: int = 300, lr: float = 0.05,
+                     rejected: torch.Tensor, steps: int = 300, lr: float = 0.5,
                      center_weight: float = 0.0) -> list[float]:
-    """Full-batch Adam on the mean Bradley–Terry loss; returns the loss history.
+    """Full-batch gradient descent (momentum 0.9) on the mean Bradley–Terry loss.
+
+    Returns the loss history. Plain gradient steps, not Adam: Adam rescales the round-off
+    gradient (~1e-17) of the reward's offset into full-size steps, so the offset would drift.
 
     features (answers, d); chosen, rejected (pairs,) indices into the answers.
     center_weight > 0 adds center_weight · mean((r_w + r_l)²), which pins the reward's offset.
@@ -75,7 +78,7 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     if center_weight < 0:
         raise ValueError(f"center_weight: expected >= 0, got {center_weight}")
     require_same_shape("chosen, rejected", chosen, rejected)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):
         opt.zero_grad()

@@ -1,0 +1,25 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import plots  # noqa: E402
+
+
+def test_figure_returns_flat_axes_and_applies_style():
+    fig, axes = plots.figure(ncols=3)
+    assert len(axes) == 3
+    assert plt.rcParams["axes.grid"] is True
+    axes[0].plot([0, 1], [0, 1], label="line")
+    plots.label(axes[0], "t", "x", "y")
+    assert axes[0].get_legend() is not None
+    plots.label(axes[1], "t", "x", "y")
+    assert axes[1].get_legend() is None
+    plt.close(fig)
+
+
+def test_figure_rejects_bad_grid():
+    with pytest.raises(ValueError, match="ncols"):
+        plots.figure(ncols=0)
