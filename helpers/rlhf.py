@@ -88,7 +88,7 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
             loss = loss + center_weight * ((r[chosen] + r[rejected]) ** 2).mean()
         loss.backward()
         opt.step()
-        history.append(float(loss))
+        history.append(loss.detach().item())
     return history
 
 
