@@ -1,0 +1,120 @@
+"""Unit tests of helpers.models: the tabular policy, the tiny causal LM and sequence log-probs."""
+
+import math
+
+import pytest
+import torch
+
+from helpers.models import (
+    IGNORE_INDEX,
+    TabularPolicy,
+    TinyCausalLM,
+    sequence_logprobs,
+    token_logprobs,
+)
+
+D = torch.float64
+
+
+def _batch(seed=0, batch=3, seq=6, vocab=7):
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(batch, seq, vocab, generator=gen, dtype=D)
+    labels = torch.randint(vocab, (batch, seq), generator=gen)
+    labels[0, :2] = IGNORE_INDEX  # a prompt
+    labels[1, -2:] = IGNORE_INDEX  # padding
+    return logits, labels
+
+
+def _loop_logprob(logits, labels, b):
+    """Σ_t log softmax(logits[b, t])[labels[b, t+1]] over scored labels, one token at a time."""
+    total = 0.0
+    for t in range(labels.shape[1] - 1):
+        y = int(labels[b, t + 1])
+        if y == IGNORE_INDEX:
+            continue
+        row = logits[b, t].tolist()
+        m = max(row)
+        total += row[y] - (m + math.log(sum(math.exp(v - m) for v in row)))
+    return total
+
+
+def test_tabular_policy_rows_are_softmax_distributions():
+    logits = torch.tensor([[0.0, 1.0, 2.0], [3.0, 3.0, -1.0]], dtype=D)
+    pol = TabularPolicy(2, 3, logits)
+    want = torch.exp(logits) / torch.exp(logits).sum(-1, keepdim=True)
+    assert torch.allclose(pol.probs(), want, atol=1e-12)
+    assert torch.allclose(pol.log_probs(), torch.log(want), atol=1e-12)
+    assert torch.allclose(TabularPolicy(1, 4).probs(), torch.full((1, 4), 0.25, dtype=D))
+
+
+def test_tabular_policy_bad_arguments():
+    with pytest.raises(ValueError, match="n_answers"):
+        TabularPolicy(2, 1)
+    with pytest.raises(ValueError, match="logits"):
+        TabularPolicy(2, 3, torch.zeros(3, 2, dtype=D))
+
+
+def test_tiny_lm_shapes_seed_and_causality():
+    lm = TinyCausalLM(vocab_size=11, hidden=8, seed=3)
+    tokens = torch.randint(11, (2, 5), generator=torch.Generator().manual_seed(0))
+    logits = lm(tokens)
+    assert logits.shape == (2, 5, 11) and logits.dtype == D
+    assert torch.equal(logits, TinyCausalLM(vocab_size=11, hidden=8, seed=3)(tokens))
+    changed = tokens.clone()
+    changed[:, 3] = (changed[:, 3] + 1) % 11  # a later token must not change earlier logits
+    assert torch.equal(lm(changed)[:, :3], logits[:, :3])
+    assert not torch.allclose(lm(changed)[:, 3], logits[:, 3])
+
+
+def test_tiny_lm_bad_arguments():
+    with pytest.raises(ValueError, match="vocab_size"):
+        TinyCausalLM(vocab_size=1)
+    lm = TinyCausalLM(vocab_size=5, hidden=4)
+    with pytest.raises(ValueError, match="tokens"):
+        lm(torch.zeros(5, dtype=torch.int64))
+    with pytest.raises(ValueError, match="tokens"):
+        lm(torch.tensor([[0, 5]]))
+
+
+def test_token_logprobs_shift_and_mask():
+    logits, labels = _batch()
+    logps, mask = token_logprobs(logits, labels)
+    assert logps.shape == mask.shape == (3, 5)
+    assert torch.equal(mask, labels[:, 1:] != IGNORE_INDEX)
+    assert not mask[0, 0] and mask[0, 1]  # label 0 is never scored, label 1 was masked
+    assert torch.all(logps[~mask] == 0)
+    full = torch.log_softmax(logits, -1)
+    assert float(logps[2, 0]) == pytest.approx(float(full[2, 0, labels[2, 1]]), abs=1e-12)
+    assert float(logps[2, 4]) == pytest.approx(float(full[2, 4, labels[2, 5]]), abs=1e-12)
+
+
+def test_sequence_logprobs_matches_a_loop_over_tokens():
+    logits, labels = _batch()
+    got = sequence_logprobs(logits, labels)
+    want = torch.tensor([_loop_logprob(logits, labels, b) for b in range(3)], dtype=D)
+    assert got.shape == (3,)
+    assert torch.allclose(got, want, atol=1e-12)
+    counts = (labels[:, 1:] != IGNORE_INDEX).sum(-1)
+    assert torch.allclose(sequence_logprobs(logits, labels, average=True), want / counts,
+                          atol=1e-12)
+
+
+def test_sequence_logprobs_ignores_masked_positions():
+    logits, labels = _batch()
+    noisy = logits.clone()
+    noisy[0, 0] += 100.0  # predicts labels[0, 1] = -100: ignored
+    noisy[1, -1] += 100.0  # the last position predicts nothing
+    assert torch.allclose(sequence_logprobs(noisy, labels), sequence_logprobs(logits, labels),
+                          atol=1e-12)
+
+
+def test_sequence_logprobs_bad_arguments():
+    logits, labels = _batch()
+    with pytest.raises(ValueError, match="labels"):
+        sequence_logprobs(logits, labels[:, :-1])
+    with pytest.raises(ValueError, match="logits"):
+        sequence_logprobs(logits[0], labels)
+    empty = labels.clone()
+    empty[1, 1:] = IGNORE_INDEX
+    with pytest.raises(ValueError, match="labels"):
+        sequence_logprobs(logits, empty)
