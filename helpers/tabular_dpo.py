@@ -1,0 +1,132 @@
+"""DPO on a tabular problem: every answer pair of every prompt, preferences from a known reward.
+
+The expected loss is computed exactly (a weighted sum over all ordered answer pairs), so a fit
+has no sampling noise and its optimum can be compared with the closed-form RLHF optimum.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from helpers.dpo import dpo_loss
+from helpers.models import TabularPolicy
+from helpers.numeric import require_finite, require_logprob_table, require_same_shape
+from helpers.rlhf import bradley_terry_loss
+
+
+def _require_table(name: str, x: torch.Tensor) -> None:
+    if x.dim() != 2 or x.shape[1] < 2:
+        raise ValueError(f"{name}: expected a (prompts, answers>=2) table, "
+                         f"got shape {tuple(x.shape)}")
+    require_finite(name, x)
+
+
+def _require_beta(beta: float) -> None:
+    if not (isinstance(beta, (int, float)) and beta > 0 and beta != float("inf")):
+        raise ValueError(f"beta: expected a finite number > 0, got {beta!r}")
+
+
+def all_pairs(n_answers: int, device: torch.device | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every ordered pair i ≠ j of answers: (first, second) index tensors, each (n(n−1),)."""
+    if not (isinstance(n_answers, int) and n_answers >= 2):
+        raise ValueError(f"n_answers: expected an integer >= 2, got {n_answers!r}")
+    i, j = torch.meshgrid(torch.arange(n_answers), torch.arange(n_answers), indexing="ij")
+    keep = i != j
+    return i[keep].to(device), j[keep].to(device)
+
+
+def preference_probs(rewards: torch.Tensor) -> torch.Tensor:
+    """P(y_i ≻ y_j) = σ(r(x,y_i) − r(x,y_j)): (prompts, answers) → (prompts, answers, answers)."""
+    _require_table("rewards", rewards)
+    return torch.sigmoid(rewards[:, :, None] - rewards[:, None, :])
+
+
+def implicit_reward(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
+                    beta: float) -> torch.Tensor:
+    """r̂(x,y) = β log(π(y|x)/π_ref(y|x)): (prompts, answers) tables → (prompts, answers)."""
+    _require_beta(beta)
+    require_same_shape("policy_logprobs, ref_logprobs", policy_logprobs, ref_logprobs)
+    require_logprob_table("policy_logprobs", policy_logprobs)
+    require_logprob_table("ref_logprobs", ref_logprobs)
+    return beta * (policy_logprobs - ref_logprobs)
+
+
+def _pair_average(per_pair: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    """Σ_x Σ_{i≠j} P_ij ℓ_ij / (prompts · n(n−1)/2): the mean over prompts and unordered pairs."""
+    n_prompts, n = rewards.shape
+    first, second = all_pairs(n, rewards.device)
+    weights = preference_probs(rewards)[:, first, second]  # P(first ≻ second)
+    return (weights * per_pair).sum() / (n_prompts * n * (n - 1) / 2)
+
+
+def expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
+                      rewards: torch.Tensor, beta: float, label_smoothing: float = 0.0,
+                      ipo: bool = False) -> torch.Tensor:
+    """E[dpo_loss]: uniform prompts and answer pairs, winner drawn by Bradley–Terry on `rewards`.
+
+    Tables (prompts, answers) → a scalar; every ordered pair (i, j) enters with weight P(i ≻ j).
+    """
+    _require_table("rewards", rewards)
+    require_same_shape("policy_logprobs, ref_logprobs, rewards",
+                       policy_logprobs, ref_logprobs, rewards)
+    require_logprob_table("policy_logprobs", policy_logprobs)
+    require_logprob_table("ref_logprobs", ref_logprobs)
+    first, second = all_pairs(rewards.shape[1], rewards.device)
+    losses, _, _ = dpo_loss(policy_logprobs[:, first].reshape(-1),
+                            policy_logprobs[:, second].reshape(-1),
+                            ref_logprobs[:, first].reshape(-1),
+                            ref_logprobs[:, second].reshape(-1),
+                            beta, label_smoothing=label_smoothing, ipo=ipo)
+    return _pair_average(losses.view(rewards.shape[0], -1), rewards)
+
+
+def expected_bt_loss(model_rewards: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    """E[−log σ(m(x,y_w) − m(x,y_l))], winners drawn by Bradley–Terry on `rewards`; a scalar."""
+    _require_table("model_rewards", model_rewards)
+    _require_table("rewards", rewards)
+    require_same_shape("model_rewards, rewards", model_rewards, rewards)
+    first, second = all_pairs(rewards.shape[1], rewards.device)
+    losses = bradley_terry_loss(model_rewards[:, first].reshape(-1),
+                                model_rewards[:, second].reshape(-1))
+    return _pair_average(losses.view(rewards.shape[0], -1), rewards)
+
+
+def preference_entropy(rewards: torch.Tensor) -> torch.Tensor:
+    """Mean binary entropy H(P(i ≻ j)) over prompts and pairs: the least expected loss; scalar."""
+    _require_table("rewards", rewards)
+    first, second = all_pairs(rewards.shape[1], rewards.device)
+    margin = rewards[:, first] - rewards[:, second]
+    return _pair_average(-F.logsigmoid(margin), rewards)
+
+
+def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float,
+                    steps: int = 30, label_smoothing: float = 0.0,
+                    ipo: bool = False) -> tuple[TabularPolicy, list[float]]:
+    """Minimise expected_dpo_loss over a TabularPolicy started at π_ref by L-BFGS.
+
+    Returns (policy, loss history).
+
+    Tables are (prompts, answers). The loss is convex in the logits, so L-BFGS reaches the optimum.
+    """
+    _require_beta(beta)
+    require_logprob_table("ref_logprobs", ref_logprobs)
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"steps: expected an integer >= 1, got {steps!r}")
+    policy = TabularPolicy(*ref_logprobs.shape, logits=ref_logprobs)
+    opt = torch.optim.LBFGS(policy.parameters(), lr=1.0, max_iter=20, history_size=20,
+                            tolerance_grad=1e-14, tolerance_change=1e-16,
+                            line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = expected_dpo_loss(policy.log_probs(), ref_logprobs, rewards, beta,
+                                 label_smoothing=label_smoothing, ipo=ipo)
+        loss.backward()
+        return loss
+
+    history = []
+    for _ in range(steps):
+        history.append(float(opt.step(closure).detach()))
+    return policy, history

@@ -1,0 +1,149 @@
+"""Tests of helpers.tabular_dpo against loops over pairs and the closed-form optimum."""
+
+import math
+
+import pytest
+import torch
+
+from helpers.numeric import DTYPE, generator
+from helpers.rlhf import log_partition, optimal_policy
+from helpers.tabular_dpo import (
+    all_pairs,
+    expected_bt_loss,
+    expected_dpo_loss,
+    fit_tabular_dpo,
+    implicit_reward,
+    preference_entropy,
+    preference_probs,
+)
+
+
+def _problem(prompts: int = 3, answers: int = 4, seed: int = 0):
+    """(ref_logprobs, rewards, policy_logprobs) tables of shape (prompts, answers)."""
+    gen = generator(seed)
+    ref = torch.log_softmax(torch.randn(prompts, answers, generator=gen, dtype=DTYPE), -1)
+    rewards = torch.randn(prompts, answers, generator=gen, dtype=DTYPE)
+    policy = torch.log_softmax(torch.randn(prompts, answers, generator=gen, dtype=DTYPE), -1)
+    return ref, rewards, policy
+
+
+def _sig(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+def _loop_expected(policy, ref, rewards, beta, per_pair):
+    """Mean over prompts and unordered pairs {i, j}, both outcomes weighted by Bradley–Terry."""
+    total, count = 0.0, 0
+    for x in range(rewards.shape[0]):
+        for i in range(rewards.shape[1]):
+            for j in range(i + 1, rewards.shape[1]):
+                p = _sig(float(rewards[x, i] - rewards[x, j]))
+                total += p * per_pair(x, i, j) + (1 - p) * per_pair(x, j, i)
+                count += 1
+    return total / count
+
+
+def test_all_pairs_lists_each_ordered_pair_once():
+    first, second = all_pairs(4)
+    assert first.shape == second.shape == (12,)
+    pairs = set(zip(first.tolist(), second.tolist(), strict=True))
+    assert pairs == {(i, j) for i in range(4) for j in range(4) if i != j}
+    with pytest.raises(ValueError, match="n_answers"):
+        all_pairs(1)
+
+
+def test_preference_probs_match_loop_and_are_complementary():
+    _, rewards, _ = _problem()
+    probs = preference_probs(rewards)
+    assert probs.shape == (3, 4, 4)
+    for x, i, j in [(0, 1, 2), (2, 3, 0), (1, 0, 0)]:
+        assert abs(float(probs[x, i, j]) - _sig(float(rewards[x, i] - rewards[x, j]))) < 1e-15
+    assert torch.allclose(probs + probs.transpose(1, 2), torch.ones_like(probs), atol=1e-15)
+    with pytest.raises(ValueError, match="rewards"):
+        preference_probs(rewards[0])
+
+
+def test_implicit_reward_is_beta_log_ratio():
+    ref, _, policy = _problem()
+    assert torch.allclose(implicit_reward(policy, ref, 0.4), 0.4 * (policy - ref), atol=1e-15)
+    assert (implicit_reward(ref, ref, 0.4) == 0).all()
+    with pytest.raises(ValueError, match="beta"):
+        implicit_reward(policy, ref, 0.0)
+    with pytest.raises(ValueError, match="policy_logprobs"):
+        implicit_reward(policy[:, :3], ref, 0.4)
+    with pytest.raises(ValueError, match="policy_logprobs"):
+        implicit_reward(policy + 0.5, ref, 0.4)  # rows no longer sum to one
+
+
+@pytest.mark.parametrize("beta", [0.2, 1.5])
+def test_expected_dpo_loss_matches_loop(beta):
+    ref, rewards, policy = _problem()
+
+    def per_pair(x, w, l):
+        h = float(policy[x, w] - ref[x, w] - policy[x, l] + ref[x, l])
+        return math.log1p(math.exp(-beta * h))
+
+    want = _loop_expected(policy, ref, rewards, beta, per_pair)
+    got = float(expected_dpo_loss(policy, ref, rewards, beta))
+    assert abs(got - want) < 1e-12
+
+
+def test_expected_dpo_loss_at_reference_is_log2():
+    ref, rewards, _ = _problem()
+    assert abs(float(expected_dpo_loss(ref, ref, rewards, 0.3)) - math.log(2)) < 1e-15
+    with pytest.raises(ValueError, match="rewards"):
+        expected_dpo_loss(ref, ref, rewards[:, :3], 0.3)
+
+
+def test_expected_bt_loss_matches_loop_and_ignores_prompt_constants():
+    ref, rewards, policy = _problem()
+    model = torch.randn(3, 4, generator=generator(9), dtype=DTYPE)
+
+    def per_pair(x, w, l):
+        return -math.log(_sig(float(model[x, w] - model[x, l])))
+
+    want = _loop_expected(policy, ref, rewards, 1.0, per_pair)
+    assert abs(float(expected_bt_loss(model, rewards)) - want) < 1e-12
+    shifted = model + torch.tensor([[5.0], [-2.0], [0.3]], dtype=DTYPE)
+    assert abs(float(expected_bt_loss(shifted, rewards) - expected_bt_loss(model, rewards))) < 1e-14
+    with pytest.raises(ValueError, match="model_rewards"):
+        expected_bt_loss(model[:, :2], rewards)
+
+
+def test_dpo_loss_is_bt_loss_of_implicit_reward():
+    ref, rewards, policy = _problem()
+    dpo = expected_dpo_loss(policy, ref, rewards, 0.7)
+    bt = expected_bt_loss(implicit_reward(policy, ref, 0.7), rewards)
+    assert abs(float(dpo - bt)) < 1e-14
+
+
+def test_preference_entropy_is_the_least_expected_loss():
+    _, rewards, _ = _problem()
+    floor = preference_entropy(rewards)
+    assert abs(float(floor - expected_bt_loss(rewards, rewards))) < 1e-14
+    for seed in range(3):
+        other = torch.randn(3, 4, generator=generator(seed + 20), dtype=DTYPE)
+        assert expected_bt_loss(other, rewards) > floor
+    with pytest.raises(ValueError, match="rewards"):
+        preference_entropy(torch.tensor([[0.0, float("nan")]], dtype=DTYPE))
+
+
+@pytest.mark.parametrize("beta", [0.25, 2.0])
+def test_fit_reaches_the_rlhf_optimum(beta):
+    ref, rewards, _ = _problem()
+    policy, history = fit_tabular_dpo(ref, rewards, beta, steps=20)
+    assert len(history) == 20 and history[0] == pytest.approx(math.log(2), abs=1e-15)
+    star = optimal_policy(ref, rewards, beta)
+    assert torch.allclose(policy.probs().detach(), star, atol=1e-6, rtol=0)
+    offset = implicit_reward(policy.log_probs().detach(), ref, beta) - rewards
+    assert torch.allclose(offset, -log_partition(ref, rewards, beta)[:, None], atol=1e-6, rtol=0)
+
+
+def test_fit_rejects_bad_arguments():
+    ref, rewards, _ = _problem()
+    with pytest.raises(ValueError, match="steps"):
+        fit_tabular_dpo(ref, rewards, 0.5, steps=0)
+    with pytest.raises(ValueError, match="beta"):
+        fit_tabular_dpo(ref, rewards, -1.0)
+    with pytest.raises(ValueError, match="ref_logprobs"):
+        fit_tabular_dpo(ref.exp(), rewards, 0.5)
