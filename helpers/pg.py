@@ -82,8 +82,18 @@ def score_function_terms(logits: torch.Tensor, samples: torch.Tensor, returns: t
 
 def score_function_estimate(logits: torch.Tensor, samples: torch.Tensor, returns: torch.Tensor,
                             baseline: float | torch.Tensor = 0.0) -> torch.Tensor:
-    """Monte-Carlo gradient mean_n (G(y_n) − b) ∇log π(y_n): (..., N) samples → (..., K)."""
-    return score_function_terms(logits, samples, returns, baseline).mean(dim=-2)
+    """Monte-Carlo gradient mean_n (G(y_n) − b) ∇log π(y_n): (..., N) samples → (..., K).
+
+    With ∇log π(y) = onehot(y) − π, the mean is (Σ_n w_n onehot(y_n)) / N − mean(w) π for the
+    weights w_n = G(y_n) − b: a scatter-add over the samples, without (..., N, K) one-hot terms.
+    """
+    _check_policy(logits, returns)
+    _check_samples(samples, logits.numel())
+    w = returns[samples] - baseline  # (..., N)
+    sums = torch.zeros(*samples.shape[:-1], logits.numel(), dtype=w.dtype, device=w.device)
+    sums.scatter_add_(-1, samples, w)
+    probs = torch.softmax(logits.detach(), dim=-1)
+    return sums / samples.shape[-1] - w.mean(-1, keepdim=True) * probs
 
 
 def optimal_baseline(logits: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:

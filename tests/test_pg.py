@@ -116,3 +116,12 @@ def test_bad_arguments_raise_value_error_naming_them():
         pg.sample_answers(logits, (0,), torch.Generator())
     with pytest.raises(ValueError, match="logits"):
         pg.sample_answers(logits.reshape(2, 2), (3,), torch.Generator())
+
+
+def test_estimate_equals_the_mean_of_the_per_sample_terms():
+    logits, returns = _policy(k=6, seed=3)
+    samples = pg.sample_answers(logits, (4, 3, 50), torch.Generator().manual_seed(2))
+    terms = pg.score_function_terms(logits, samples, returns, baseline=1.5)
+    est = pg.score_function_estimate(logits, samples, returns, baseline=1.5)
+    assert est.shape == (4, 3, 6)
+    assert torch.allclose(est, terms.mean(-2), atol=1e-12)
