@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import (ClearHiddenTests, ClearOutput, ClearSolutions,
-                                    ComputeChecksums, LockCells)
+from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, ComputeChecksums, LockCells
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"

@@ -6,8 +6,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.numeric import (DTYPE, device, require_finite, require_logprob_table,
-                             require_positive, require_same_shape)
+from helpers.numeric import (
+    DTYPE,
+    device,
+    require_finite,
+    require_logprob_table,
+    require_positive,
+    require_same_shape,
+)
 
 # --------------------------------------------------------------------------- Bradley–Terry
 
