@@ -203,8 +203,8 @@ def summary(claims: list[str] | None = None) -> str:
         missing = [c for c in claims if c not in {r[0] for r in rows}]
         if missing:
             raise AssertionError(f"no verdict recorded for {missing}")
-    lines = [f"{'claim':<7}{'verdict':<11}what was checked", "-" * 60]
-    lines += [f"{c:<7}{v:<11}{w}" for c, v, w, _, _ in rows]
+    lines = [f"{'claim':<6} | {'verdict':<9} | what was checked", f"{'-' * 6}-+-{'-' * 9}-+-{'-' * 40}"]
+    lines += [f"{c:<6} | {v:<9} | {w}" for c, v, w, _, _ in rows]
     return "\n".join(lines)
 
 

@@ -120,3 +120,8 @@ def test_summary_lists_recorded_claims_and_asserts_missing_ones():
 def test_parse_verdicts_ignores_other_lines():
     text = "hello\nC1.2    holds      x  (m: b)\nC1.2 holds\n"
     assert verify.parse_verdicts(text) == [("C1.2", "holds", "x  (m: b)")]
+
+
+def test_summary_rows_are_not_verdict_lines():
+    verify.check_condition("C9.8", True, "row", method="m", bound="b")
+    assert verify.parse_verdicts(verify.summary(["C9.8"])) == []
