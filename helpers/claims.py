@@ -94,3 +94,18 @@ def table(verdicts: list[Verdict], claims: dict[str, str]) -> str:
         what = v.what.removeprefix("(added) ").replace("|", "\\|")
         rows.append(f"| {v.claim} | {part} | {v.verdict} | {v.notebook} | {what} |")
     return "\n".join(rows)
+
+
+def html_table(verdicts: list[Verdict], claims: dict[str, str]) -> str:
+    """The same table as `table`, as HTML (rendered in JupyterLab, compared by nbval)."""
+    esc = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+    def cell(text: str) -> str:
+        return "".join(esc.get(ch, ch) for ch in text)
+
+    head = "".join(f"<th>{h}</th>" for h in ("ID", "sheet part", "verdict", "notebook",
+                                             "what was checked"))
+    rows = [f"<tr><td>{v.claim}</td><td>{claims.get(v.claim, 'added')}</td><td>{v.verdict}</td>"
+            f"<td>{v.notebook}</td><td>{cell(v.what.removeprefix('(added) '))}</td></tr>"
+            for v in sorted(verdicts, key=lambda v: claim_key(v.claim))]
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
