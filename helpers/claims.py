@@ -30,8 +30,9 @@ class Verdict:
         return self.what.startswith("(added)")
 
 
-def sheet_claims(path: Path = CLAIMS_FILE) -> dict[str, str]:
+def sheet_claims(path: Path | None = None) -> dict[str, str]:
     """{claim ID: sheet part} for every claim of CLAIMS.md, with C3.2 split into C3.2a–e."""
+    path = path or CLAIMS_FILE
     claims, part = {}, ""
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("## Beyond the sheet"):
