@@ -37,8 +37,7 @@ def batch_sequences(prompts: list[list[int]], answers: list[list[int]],
 def random_pairs(gen: torch.Generator, n_pairs: int, vocab_size: int,
                  prompt_len: tuple[int, int] = (2, 4), answer_len: tuple[int, int] = (1, 5)
                  ) -> tuple[list[list[int]], list[list[int]], list[list[int]]]:
-    """n_pairs (prompt, chosen, rejected) token lists; ids in [1, vocab); chosen, rejected
-    lengths differ."""
+    """n_pairs random (prompt, chosen, rejected) token lists, ids in [1, vocab), y_w, y_l lengths differ."""
     if not (isinstance(n_pairs, int) and n_pairs >= 1):
         raise ValueError(f"n_pairs: expected an integer >= 1, got {n_pairs!r}")
     if not (isinstance(vocab_size, int) and vocab_size >= 2):
