@@ -6,8 +6,11 @@ logits (K,), returns (K,) (the return G of each answer), samples (..., N) intege
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from helpers import kl
 from helpers.numeric import require_finite
 
 
@@ -47,20 +50,16 @@ def exact_gradient(logits: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
 
 def sample_answers(logits: torch.Tensor, shape: tuple[int, ...],
                    gen: torch.Generator) -> torch.Tensor:
-    """Answer ids drawn from softmax(logits) on the CPU generator `gen`, moved to logits' device.
+    """Answer ids y ∼ softmax(logits), drawn on the CPU generator `gen`: (K,) → `shape` int64.
 
-    logits (K,) → samples of shape `shape` (int64).
+    The draws come from helpers.kl.sample_answers (one row, prod(shape) draws), reshaped.
     """
     if logits.dim() != 1:
         raise ValueError(f"logits: expected shape (K,), got {tuple(logits.shape)}")
     if not shape or any(int(n) < 1 for n in shape):
         raise ValueError(f"shape: expected positive sizes, got {shape}")
-    n = 1
-    for size in shape:
-        n *= int(size)
-    probs = torch.softmax(logits.detach().cpu(), dim=-1)
-    flat = torch.multinomial(probs, n, replacement=True, generator=gen)
-    return flat.reshape(shape).to(logits.device)
+    logprobs = torch.log_softmax(logits.detach(), dim=-1).unsqueeze(0)
+    return kl.sample_answers(logprobs, math.prod(int(n) for n in shape), gen).reshape(shape)
 
 
 def softmax_score(logits: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
