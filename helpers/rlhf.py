@@ -102,17 +102,24 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
 
 
 def categorical_kl(p_logprobs: torch.Tensor, q_logprobs: torch.Tensor) -> torch.Tensor:
-    """KL(p‖q) = Σ_y p log(p/q) per row: (rows, k) tables of log-probs → (rows,)."""
+    """KL(p‖q) = Σ_y p log(p/q) per row: (rows, k) tables of log-probs → (rows,).
+
+    0·log(0/q) = 0, and the gradient stays finite where p has zero mass (log-prob −inf).
+    """
     require_same_shape("p_logprobs, q_logprobs", p_logprobs, q_logprobs)
+    require_logprob_table("p_logprobs", p_logprobs)
+    require_logprob_table("q_logprobs", q_logprobs)
     p = p_logprobs.exp()
-    terms = torch.where(p > 0, p * (p_logprobs - q_logprobs), torch.zeros_like(p))
-    return terms.sum(-1)
+    # mask the log-ratio, not the product: where p = 0 it is −inf − (…) and would give NaN grads
+    log_ratio = torch.where(p > 0, p_logprobs - q_logprobs, torch.zeros_like(p))
+    return (p * log_ratio).sum(-1)
 
 
 def entropy(logprobs: torch.Tensor) -> torch.Tensor:
     """H(p) = −Σ_y p log p per row: (rows, k) log-probs → (rows,); 0·log 0 = 0."""
+    require_logprob_table("logprobs", logprobs)
     p = logprobs.exp()
-    return -torch.where(p > 0, p * logprobs, torch.zeros_like(p)).sum(-1)
+    return -(p * torch.where(p > 0, logprobs, torch.zeros_like(p))).sum(-1)
 
 
 # --------------------------------------------------------------------------- the optimum
@@ -128,16 +135,24 @@ def _check_table(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float)
 def optimal_policy(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float) -> torch.Tensor:
     """π*(y|x) = π_ref(y|x) exp(r(x,y)/β) / Z(x): (prompts, answers) → (prompts, answers).
 
-    Computed as softmax(log π_ref + r/β) (log-sum-exp), so finite for any finite r and β > 0.
+    Computed as softmax(log π_ref + (r − max_y r)/β): the shift by each row's largest reward
+    cancels in Z(x) and keeps r/β from swamping log π_ref, so it is exact and finite for any
+    finite r and β > 0.
     """
     _check_table(ref_logprobs, rewards, beta)
-    return torch.softmax(ref_logprobs + rewards / beta, dim=-1)
+    return torch.softmax(ref_logprobs + _shifted(rewards) / beta, dim=-1)
+
+
+def _shifted(rewards: torch.Tensor) -> torch.Tensor:
+    """r − max_y r per row (the largest reward of each prompt becomes 0)."""
+    return rewards - rewards.max(dim=-1, keepdim=True).values
 
 
 def log_partition(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: float) -> torch.Tensor:
     """β log Z(x), Z(x) = Σ_y π_ref(y|x) exp(r(x,y)/β): (prompts, answers) → (prompts,)."""
     _check_table(ref_logprobs, rewards, beta)
-    return beta * torch.logsumexp(ref_logprobs + rewards / beta, dim=-1)
+    top = rewards.max(dim=-1).values
+    return beta * torch.logsumexp(ref_logprobs + _shifted(rewards) / beta, dim=-1) + top
 
 
 def kl_objective(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
@@ -148,6 +163,7 @@ def kl_objective(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
     Tables are (prompts, answers); prompt_probs (prompts,) defaults to uniform.
     """
     _check_table(ref_logprobs, rewards, beta)
+    require_logprob_table("policy_logprobs", policy_logprobs)
     require_same_shape("policy_logprobs, ref_logprobs", policy_logprobs, ref_logprobs)
     if prompt_probs is None:
         prompt_probs = torch.full(rewards.shape[:1], 1 / rewards.shape[0],
@@ -155,6 +171,10 @@ def kl_objective(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
     if tuple(prompt_probs.shape) != tuple(rewards.shape[:1]):
         raise ValueError(f"prompt_probs: expected shape {tuple(rewards.shape[:1])}, "
                          f"got {tuple(prompt_probs.shape)}")
+    require_finite("prompt_probs", prompt_probs)
+    if (prompt_probs < 0).any() or abs(float(prompt_probs.sum()) - 1) > 1e-6:
+        raise ValueError(f"prompt_probs: expected non-negative values summing to 1, got sum "
+                         f"{float(prompt_probs.sum()):.6g}, min {float(prompt_probs.min()):.3g}")
     pi = policy_logprobs.exp()
     expected_reward = (pi * rewards).sum(-1)
     kl = categorical_kl(policy_logprobs, ref_logprobs)

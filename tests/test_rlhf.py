@@ -72,3 +72,19 @@ def test_reward_model_offset_gets_no_gradient_and_centering_pins_it():
 def test_reward_model_rejects_bad_sizes():
     with pytest.raises(ValueError, match="n_features"):
         rlhf.RewardModel(0)
+
+
+def test_entropy_gradient_is_finite_with_zero_mass_and_bad_tables_raise():
+    lp = torch.tensor([[0.0, float("-inf")]], dtype=D, requires_grad=True)
+    rlhf.entropy(lp).sum().backward()
+    assert torch.isfinite(lp.grad).all()
+    with pytest.raises(ValueError, match="logprobs"):
+        rlhf.entropy(torch.tensor([[0.1, -3.0]], dtype=D))
+
+
+def test_kl_objective_checks_prompt_probs():
+    ref = torch.log(torch.full((2, 3), 1 / 3, dtype=D))
+    r = torch.zeros(2, 3, dtype=D)
+    for bad in (torch.tensor([0.7, 0.7], dtype=D), torch.tensor([1.5, -0.5], dtype=D)):
+        with pytest.raises(ValueError, match="prompt_probs"):
+            rlhf.kl_objective(ref, ref, r, 1.0, prompt_probs=bad)

@@ -198,7 +198,7 @@ def test_categorical_kl_zero_mass_conventions():
     q = torch.log(torch.tensor([[0.25, 0.25, 0.5]], dtype=DTYPE))
     assert torch.allclose(categorical_kl(p, q), torch.tensor([math.log(2)], dtype=DTYPE))
     # mass where q has none: KL(p‖q) = +inf; 0 · log 0 terms count as 0
-    q_zero = torch.tensor([[0.0, zero, math.log(1.0)]], dtype=DTYPE)
+    q_zero = torch.tensor([[math.log(0.5), zero, math.log(0.5)]], dtype=DTYPE)
     assert categorical_kl(p, q_zero)[0] == float("inf")
 
 
@@ -275,13 +275,10 @@ def test_categorical_kl_rejects_mismatched_shapes():
         categorical_kl(p, p[:, :2])
 
 
-# Gaps in helpers.rlhf, reported rather than patched here (the module belongs to the
-# foundation): kl_objective checks only the shape of policy_logprobs, and a zero-probability
-# entry (log-prob −inf) gives NaN gradients in categorical_kl / entropy / kl_objective.
+# Edge cases: kl_objective validates the policy table, a zero-probability entry (log-prob −inf)
+# keeps gradients finite, and ties split in exact π_ref proportion at extreme r/β.
 
 
-@pytest.mark.xfail(reason="kl_objective does not validate policy_logprobs as a log-prob table",
-                   raises=AssertionError, strict=False)
 def test_kl_objective_rejects_policy_rows_not_summing_to_one():
     ref, rewards, _ = _table()
     try:
@@ -292,17 +289,12 @@ def test_kl_objective_rejects_policy_rows_not_summing_to_one():
         raise AssertionError("no ValueError for policy rows summing to e^0.1")
 
 
-@pytest.mark.xfail(reason="torch.where masks the value but not the gradient of 0·(−inf − −inf)",
-                   raises=AssertionError, strict=False)
 def test_categorical_kl_gradient_is_finite_with_zero_mass():
     p = torch.tensor([[0.0, float("-inf")]], dtype=DTYPE, requires_grad=True)
     categorical_kl(p, p.detach()).sum().backward()
     assert torch.isfinite(p.grad).all(), f"gradient {p.grad.tolist()}"
 
 
-@pytest.mark.xfail(reason="optimal_policy adds log π_ref to r/β before subtracting the row "
-                   "maximum, so at r/β = 1e7 the π_ref ratio of tied answers keeps ~9 digits",
-                   raises=AssertionError, strict=False)
 def test_optimal_policy_tie_split_to_full_precision_at_extremes():
     ref = torch.log(torch.tensor([[0.2, 0.3, 0.5]], dtype=DTYPE))
     got = optimal_policy(ref, torch.tensor([[1e4, 1e4, -1e4]], dtype=DTYPE), 1e-3)
