@@ -76,6 +76,10 @@ def token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     if logits.dim() != 3 or labels.dim() != 2 or logits.shape[:2] != labels.shape:
         raise ValueError(f"logits, labels: expected shapes (batch, seq, vocab) and (batch, seq), "
                          f"got {tuple(logits.shape)} and {tuple(labels.shape)}")
+    scored = labels[labels != IGNORE_INDEX]
+    if scored.numel() and (scored.min() < 0 or scored.max() >= logits.shape[-1]):
+        raise ValueError(f"labels: expected token ids in [0, {logits.shape[-1]}) or -100, got range "
+                         f"[{int(scored.min())}, {int(scored.max())}]")
     labels = labels[:, 1:]
     logits = logits[:, :-1, :]
     mask = labels != IGNORE_INDEX

@@ -10,6 +10,10 @@ import numpy as np
 import torch
 
 DTYPE = torch.float64  # numeric checks run in float64 on every device
+
+# The models of this course are tiny: one CPU thread runs them fastest, and it keeps notebooks
+# that pytest-xdist executes side by side from oversubscribing the cores.
+torch.set_num_threads(1)
 _DEVICES = ("auto", "cpu", "cuda")
 
 

@@ -118,3 +118,8 @@ def test_sequence_logprobs_bad_arguments():
     empty[1, 1:] = IGNORE_INDEX
     with pytest.raises(ValueError, match="labels"):
         sequence_logprobs(logits, empty)
+    for bad in (logits.shape[-1], -5):
+        out_of_range = labels.clone()
+        out_of_range[0, -1] = bad
+        with pytest.raises(ValueError, match="labels: expected token ids"):
+            sequence_logprobs(logits, out_of_range)
