@@ -8,7 +8,6 @@ noisy comparisons (helpers.rlhf) learns "longer is better" and extrapolates it p
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
@@ -97,9 +96,7 @@ def fit_proxy(world: ToyWorld, chosen: torch.Tensor, rejected: torch.Tensor,
     require_positive("lr", lr)
     flat = world.features.reshape(-1, N_FEATURES)
     model = RewardModel(N_FEATURES, seed=seed)
-    with warnings.catch_warnings():  # fit_reward_model logs float(loss) of a grad-tracking loss
-        warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
-        fit_reward_model(model, flat, chosen, rejected, steps=steps, lr=lr)
+    fit_reward_model(model, flat, chosen, rejected, steps=steps, lr=lr)
     with torch.no_grad():
         return model(flat).reshape(world.true_reward.shape)
 
