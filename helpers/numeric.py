@@ -79,6 +79,64 @@ def finite_difference(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
     return grad
 
 
+# --------------------------------------------------------------------------- optimisers
+# Two small optimisers with torch.optim's update rules and interface (zero_grad, step). They
+# exist because the first torch.optim optimiser a process builds imports torch._dynamo, which
+# costs about a second: more than the whole fit in most cells of this course.
+
+
+class Momentum:
+    """Gradient descent with momentum, as torch.optim.SGD: v ← μ v + g;  p ← p − lr v."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.9):
+        require_positive("lr", lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+        self.params, self.lr, self.momentum = list(params), lr, momentum
+        self.velocity = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for p, v in zip(self.params, self.velocity):
+            if p.grad is not None:
+                v.mul_(self.momentum).add_(p.grad)
+                p.sub_(self.lr * v)
+
+
+class Adam:
+    """Adam (Kingma & Ba), as torch.optim.Adam with its defaults: bias-corrected moments."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        require_positive("lr", lr)
+        if not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
+        self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            m.mul_(b1).add_(p.grad, alpha=1 - b1)
+            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            denom = (v / (1 - b2**self.t)).sqrt().add_(self.eps)
+            p.sub_(self.lr * (m / (1 - b1**self.t)) / denom)
+
+
 # --------------------------------------------------------------------------- argument checks
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from helpers.numeric import (
     DTYPE,
+    Momentum,
     device,
     require_finite,
     require_logprob_table,
@@ -84,7 +85,7 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     if center_weight < 0:
         raise ValueError(f"center_weight: expected >= 0, got {center_weight}")
     require_same_shape("chosen, rejected", chosen, rejected)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    opt = Momentum(model.parameters(), lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):
         opt.zero_grad()

@@ -70,3 +70,32 @@ def test_require_helpers():
 def test_to_numpy_detaches():
     x = torch.ones(2, requires_grad=True)
     assert numeric.to_numpy(x * 2).tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize(("ours", "theirs", "kwargs"), [
+    (numeric.Momentum, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}),
+    (numeric.Adam, torch.optim.Adam, {"lr": 0.05}),
+])
+def test_optimisers_follow_torch_optim(ours, theirs, kwargs):
+    start = torch.tensor([1.5, -2.0, 0.3], dtype=torch.float64)
+    paths = []
+    for cls in (ours, theirs):
+        x = start.clone().requires_grad_(True)
+        opt = cls([x], **kwargs)
+        for _ in range(25):
+            opt.zero_grad()
+            ((x - 1) ** 4 + torch.sin(x)).sum().backward()
+            opt.step()
+        paths.append(x.detach())
+    assert torch.allclose(paths[0], paths[1], atol=1e-12), paths
+    assert not torch.allclose(paths[0], start)
+
+
+def test_optimisers_reject_bad_arguments():
+    x = torch.zeros(1, requires_grad=True)
+    with pytest.raises(ValueError, match="lr"):
+        numeric.Adam([x], lr=0)
+    with pytest.raises(ValueError, match="momentum"):
+        numeric.Momentum([x], lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="betas"):
+        numeric.Adam([x], lr=0.1, betas=(0.9, 1.0))
