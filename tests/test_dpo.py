@@ -9,15 +9,6 @@ from helpers.dpo import dpo_loss
 from helpers.numeric import DTYPE, generator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: a thread pool only adds overhead (large on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _logps(n: int, seed: int) -> list[torch.Tensor]:
     """Four (n,) tensors of log-probabilities (< 0), drawn on a seeded CPU generator."""
     gen = generator(seed)

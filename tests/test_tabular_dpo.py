@@ -18,15 +18,6 @@ from helpers.tabular_dpo import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: a thread pool only adds overhead (large on a loaded 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _problem(prompts: int = 3, answers: int = 4, seed: int = 0):
     """(ref_logprobs, rewards, policy_logprobs) tables of shape (prompts, answers)."""
     gen = generator(seed)
