@@ -21,8 +21,17 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the course style to matplotlib."""
+    """Apply the course style to matplotlib (and, in a notebook, to its inline figures)."""
     plt.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing more to set
+        return
+    shell = get_ipython()
+    if shell is not None and "InlineBackend" in shell.config:
+        # figure() lays panels out with constrained_layout, so the inline backend's
+        # bbox_inches="tight" (a second full draw of every figure) buys nothing
+        shell.run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bbox_inches': None}")
 
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2):
