@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from helpers.numeric import require_finite, require_same_shape
+from helpers.numeric import require_finite, require_nonnegative, require_same_shape
 
 
-def _check_logps(**logps: torch.Tensor) -> None:
+def require_pair_logps(**logps: torch.Tensor) -> None:
+    """ValueError unless the named tensors are (batch,) log-probabilities of one shape, finite, ≤ 0."""
     names = ", ".join(logps)
     tensors = list(logps.values())
     require_same_shape(names, *tensors)
@@ -29,12 +30,11 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     losses = −(1−ε) log σ(β h) − ε log σ(−β h), h = log π(y_w)/π_ref(y_w) − log π(y_l)/π_ref(y_l);
     with ipo=True, losses = (h − 1/(2β))². Rewards are β log(π/π_ref) of each answer.
     """
-    _check_logps(policy_chosen_logps=policy_chosen_logps,
+    require_pair_logps(policy_chosen_logps=policy_chosen_logps,
                  policy_rejected_logps=policy_rejected_logps,
                  reference_chosen_logps=reference_chosen_logps,
                  reference_rejected_logps=reference_rejected_logps)
-    if not (isinstance(beta, (int, float)) and beta >= 0 and beta == beta and beta != float("inf")):
-        raise ValueError(f"beta: expected a finite number >= 0, got {beta!r}")
+    require_nonnegative("beta", beta)
     if ipo and beta == 0:
         raise ValueError("beta: IPO's target 1/(2β) needs beta > 0, got 0")
     if not (0.0 <= label_smoothing < 0.5):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from helpers.dpo import dpo_loss
+from helpers.dpo import dpo_loss, require_pair_logps
 from helpers.models import IGNORE_INDEX, sequence_logprobs
-from helpers.numeric import device, require_finite, require_same_shape
+from helpers.numeric import device, require_nonnegative, require_same_shape
 
 # --------------------------------------------------------------------------- data
 
@@ -68,28 +68,15 @@ def random_pairs(gen: torch.Generator, n_pairs: int, vocab_size: int,
 # --------------------------------------------------------------------------- closed form
 
 
-def _check_pair_logps(**logps: torch.Tensor) -> None:
-    require_same_shape(", ".join(logps), *logps.values())
-    for name, x in logps.items():
-        if x.dim() != 1:
-            raise ValueError(f"{name}: expected shape (batch,), got {tuple(x.shape)}")
-        require_finite(name, x)
-
-
-def _check_beta(beta: float) -> None:
-    if not (isinstance(beta, (int, float)) and beta >= 0 and beta != float("inf")):
-        raise ValueError(f"beta: expected a finite number >= 0, got {beta!r}")
-
-
 def dpo_grad_weight(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
                     reference_chosen_logps: torch.Tensor,
                     reference_rejected_logps: torch.Tensor, beta: float) -> torch.Tensor:
     """σ(r̂_l − r̂_w) with r̂ = β log(π/π_ref), detached, shape (batch,)."""
-    _check_pair_logps(policy_chosen_logps=policy_chosen_logps,
+    require_pair_logps(policy_chosen_logps=policy_chosen_logps,
                       policy_rejected_logps=policy_rejected_logps,
                       reference_chosen_logps=reference_chosen_logps,
                       reference_rejected_logps=reference_rejected_logps)
-    _check_beta(beta)
+    require_nonnegative("beta", beta)
     r_w = beta * (policy_chosen_logps - reference_chosen_logps)
     r_l = beta * (policy_rejected_logps - reference_rejected_logps)
     return torch.sigmoid(r_l - r_w).detach()
@@ -112,7 +99,7 @@ def dpo_closed_form_grad(weights: torch.Tensor, chosen_grads: torch.Tensor,
     if weights.dim() != 1 or chosen_grads.dim() != 2 or chosen_grads.shape[0] != weights.shape[0]:
         raise ValueError(f"weights, chosen_grads: expected shapes (batch,) and (batch, P), "
                          f"got {tuple(weights.shape)} and {tuple(chosen_grads.shape)}")
-    _check_beta(beta)
+    require_nonnegative("beta", beta)
     return -beta * (weights[:, None] * (chosen_grads - rejected_grads)).mean(0)
 
 

@@ -152,6 +152,12 @@ def require_positive(name: str, value: float) -> None:
         raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
 
 
+def require_nonnegative(name: str, value: float) -> None:
+    """ValueError naming `name` unless value is a finite number >= 0."""
+    if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+
+
 def require_same_shape(names: str, *xs: torch.Tensor) -> None:
     """ValueError naming the arguments unless all tensors have the same shape."""
     shapes = [tuple(x.shape) for x in xs]

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from helpers.dpo import dpo_loss
 from helpers.models import TabularPolicy
-from helpers.numeric import require_finite, require_logprob_table, require_same_shape
+from helpers.numeric import require_finite, require_logprob_table, require_positive, require_same_shape
 from helpers.rlhf import bradley_terry_loss
 
 
@@ -20,11 +20,6 @@ def _require_table(name: str, x: torch.Tensor) -> None:
         raise ValueError(f"{name}: expected a (prompts, answers>=2) table, "
                          f"got shape {tuple(x.shape)}")
     require_finite(name, x)
-
-
-def _require_beta(beta: float) -> None:
-    if not (isinstance(beta, (int, float)) and beta > 0 and beta != float("inf")):
-        raise ValueError(f"beta: expected a finite number > 0, got {beta!r}")
 
 
 def all_pairs(n_answers: int, device: torch.device | None = None
@@ -46,7 +41,7 @@ def preference_probs(rewards: torch.Tensor) -> torch.Tensor:
 def implicit_reward(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
                     beta: float) -> torch.Tensor:
     """r̂(x,y) = β log(π(y|x)/π_ref(y|x)): (prompts, answers) tables → (prompts, answers)."""
-    _require_beta(beta)
+    require_positive("beta", beta)
     require_same_shape("policy_logprobs, ref_logprobs", policy_logprobs, ref_logprobs)
     require_logprob_table("policy_logprobs", policy_logprobs)
     require_logprob_table("ref_logprobs", ref_logprobs)
@@ -110,7 +105,7 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
     convex in the logits, so Newton's method with a backtracking line search converges
     (quadratically near the optimum); a small ridge handles the softmax's flat direction.
     """
-    _require_beta(beta)
+    require_positive("beta", beta)
     require_logprob_table("ref_logprobs", ref_logprobs)
     if not (isinstance(steps, int) and steps >= 1):
         raise ValueError(f"steps: expected an integer >= 1, got {steps!r}")

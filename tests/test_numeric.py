@@ -99,3 +99,10 @@ def test_optimisers_reject_bad_arguments():
         numeric.Momentum([x], lr=0.1, momentum=1.0)
     with pytest.raises(ValueError, match="betas"):
         numeric.Adam([x], lr=0.1, betas=(0.9, 1.0))
+
+
+def test_require_nonnegative():
+    numeric.require_nonnegative("beta", 0.0)
+    for bad in (-1.0, float("nan"), float("inf"), "1"):
+        with pytest.raises(ValueError, match="beta: expected a finite number >= 0"):
+            numeric.require_nonnegative("beta", bad)
