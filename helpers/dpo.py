@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from helpers.numeric import require_finite, require_nonnegative, require_same_shape
+from helpers.numeric import require_finite, require_logprobs, require_nonnegative, require_same_shape
 
 
 def require_pair_logps(**logps: torch.Tensor) -> None:
@@ -17,8 +17,7 @@ def require_pair_logps(**logps: torch.Tensor) -> None:
         if x.dim() != 1:
             raise ValueError(f"{name}: expected shape (batch,), got {tuple(x.shape)}")
         require_finite(name, x)
-        if (x > 0).any():
-            raise ValueError(f"{name}: expected log-probabilities <= 0, got max {float(x.max()):.3g}")
+        require_logprobs(name, x)
 
 
 def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
@@ -31,9 +30,9 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     with ipo=True, losses = (h − 1/(2β))². Rewards are β log(π/π_ref) of each answer.
     """
     require_pair_logps(policy_chosen_logps=policy_chosen_logps,
-                 policy_rejected_logps=policy_rejected_logps,
-                 reference_chosen_logps=reference_chosen_logps,
-                 reference_rejected_logps=reference_rejected_logps)
+                       policy_rejected_logps=policy_rejected_logps,
+                       reference_chosen_logps=reference_chosen_logps,
+                       reference_rejected_logps=reference_rejected_logps)
     require_nonnegative("beta", beta)
     if ipo and beta == 0:
         raise ValueError("beta: IPO's target 1/(2β) needs beta > 0, got 0")

@@ -73,9 +73,9 @@ def dpo_grad_weight(policy_chosen_logps: torch.Tensor, policy_rejected_logps: to
                     reference_rejected_logps: torch.Tensor, beta: float) -> torch.Tensor:
     """σ(r̂_l − r̂_w) with r̂ = β log(π/π_ref), detached, shape (batch,)."""
     require_pair_logps(policy_chosen_logps=policy_chosen_logps,
-                      policy_rejected_logps=policy_rejected_logps,
-                      reference_chosen_logps=reference_chosen_logps,
-                      reference_rejected_logps=reference_rejected_logps)
+                       policy_rejected_logps=policy_rejected_logps,
+                       reference_chosen_logps=reference_chosen_logps,
+                       reference_rejected_logps=reference_rejected_logps)
     require_nonnegative("beta", beta)
     r_w = beta * (policy_chosen_logps - reference_chosen_logps)
     r_l = beta * (policy_rejected_logps - reference_rejected_logps)

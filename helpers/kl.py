@@ -9,25 +9,17 @@ import torch
 from helpers.numeric import (
     require_finite,
     require_logprob_table,
+    require_logprobs,
     require_positive,
     require_same_shape,
 )
 
 
-def _require_logps(name: str, logps: torch.Tensor, atol: float = 1e-9) -> None:
-    """ValueError unless logps are log-probabilities: no NaN, no +inf, all ≤ 0."""
-    if torch.isnan(logps).any() or (logps == float("inf")).any():
-        raise ValueError(f"{name}: expected log-probabilities, got NaN or +inf")
-    if (logps > atol).any():
-        raise ValueError(f"{name}: expected log-probabilities <= 0, got max "
-                         f"{float(logps.max()):.3g}")
-
-
 def k1(policy_logps: torch.Tensor, ref_logps: torch.Tensor) -> torch.Tensor:
     """Per-sample log(π(y)/π_SFT(y)) at samples y ∼ π: (n,) log-probs → (n,)."""
     require_same_shape("policy_logps, ref_logps", policy_logps, ref_logps)
-    _require_logps("policy_logps", policy_logps)
-    _require_logps("ref_logps", ref_logps)
+    require_logprobs("policy_logps", policy_logps, atol=1e-9)
+    require_logprobs("ref_logps", ref_logps, atol=1e-9)
     require_finite("policy_logps", policy_logps)  # y was drawn from π, so π(y) > 0
     return policy_logps - ref_logps
 

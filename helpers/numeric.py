@@ -165,6 +165,15 @@ def require_same_shape(names: str, *xs: torch.Tensor) -> None:
         raise ValueError(f"{names}: expected the same shape, got {', '.join(map(str, shapes))}")
 
 
+def require_logprobs(name: str, logps: torch.Tensor, atol: float = 0.0) -> None:
+    """ValueError naming `name` unless logps are log-probabilities: no NaN or +inf, all ≤ atol."""
+    if torch.isnan(logps).any() or (logps == float("inf")).any():
+        raise ValueError(f"{name}: expected log-probabilities, got NaN or +inf")
+    if (logps > atol).any():
+        raise ValueError(f"{name}: expected log-probabilities <= 0, got max "
+                         f"{float(logps.max()):.3g}")
+
+
 def require_logprob_table(name: str, logps: torch.Tensor, atol: float = 1e-6) -> None:
     """ValueError unless logps (rows, k) are log-probabilities: ≤ 0, no NaN/+inf, rows sum to 1.
 
@@ -173,11 +182,7 @@ def require_logprob_table(name: str, logps: torch.Tensor, atol: float = 1e-6) ->
     if logps.dim() != 2:
         raise ValueError(f"{name}: expected a (prompts, answers) table, got shape "
                          f"{tuple(logps.shape)}")
-    if torch.isnan(logps).any() or (logps == float("inf")).any():
-        raise ValueError(f"{name}: expected log-probabilities, got NaN or +inf")
-    if (logps > atol).any():
-        raise ValueError(f"{name}: expected log-probabilities <= 0, got max "
-                         f"{float(logps.max()):.3g}")
+    require_logprobs(name, logps, atol)
     total = torch.logsumexp(logps, dim=-1).exp()
     if not torch.allclose(total, torch.ones_like(total), atol=atol, rtol=0):
         raise ValueError(f"{name}: expected each row to sum to 1 in probability, got sums "

@@ -106,3 +106,10 @@ def test_require_nonnegative():
     for bad in (-1.0, float("nan"), float("inf"), "1"):
         with pytest.raises(ValueError, match="beta: expected a finite number >= 0"):
             numeric.require_nonnegative("beta", bad)
+
+
+def test_require_logprobs_any_shape():
+    numeric.require_logprobs("lp", torch.tensor([[-1.0, float("-inf")], [0.0, -2.0]]))
+    for bad in (torch.tensor([0.5]), torch.tensor([float("nan")]), torch.tensor([float("inf")])):
+        with pytest.raises(ValueError, match="lp: expected log-probabilities"):
+            numeric.require_logprobs("lp", bad)
