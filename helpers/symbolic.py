@@ -6,9 +6,6 @@ import random
 
 import sympy as sp
 
-# Points at which expressions are compared when algebra cannot decide; chosen away from 0.
-_PROBE_POINTS = [sp.Rational(1, 3), sp.Rational(7, 10), sp.Rational(3, 2), sp.Rational(5, 2)]
-
 
 def sigmoid(z: sp.Expr) -> sp.Expr:
     """σ(z) = 1 / (1 + e^(−z))."""
@@ -43,52 +40,109 @@ def _free(expr: sp.Expr) -> list[sp.Symbol]:
     return sorted(sp.sympify(expr).free_symbols, key=lambda s: s.name)
 
 
-def _numerically_equal(lhs: sp.Expr, rhs: sp.Expr, trials: int = 20, tol: float = 1e-10) -> bool:
-    """lhs = rhs at `trials` seeded random points (each symbol in [0.1, 3]), to `tol`."""
-    diff = sp.sympify(lhs - rhs)
-    symbols = _free(diff)
-    rng = random.Random(0)
-    for _ in range(trials):
-        point = {s: sp.Float(rng.uniform(0.1, 3.0), 30) for s in symbols}
-        value = complex(diff.evalf(30, subs=point))
-        if abs(value) > tol:
-            return False
-    return True
+# Magnitudes at which an identity is probed: near 0, moderate and large, so that a rewrite
+# that holds only on part of a symbol's domain (|x| = x, log(x²) = 2 log x) is caught.
+_MAGNITUDES = (sp.Rational(1, 3), sp.Rational(7, 10), sp.Rational(3, 2), sp.Rational(5, 2),
+               sp.Rational(1, 1000), sp.Integer(7), sp.Integer(40))
+_N_RANDOM = 12
+
+
+def domain_points(symbol: sp.Symbol, rng: random.Random) -> list[sp.Expr]:
+    """Probe values covering `symbol`'s whole domain as its assumptions state it.
+
+    positive → (0, ∞); nonnegative adds 0; negative / nonpositive mirror them; real → both
+    signs and 0; integer → integers of those signs; no assumption → real and complex values.
+    Fixed magnitudes near 0, moderate and large, then seeded random ones.
+    """
+    mags = list(_MAGNITUDES) + [sp.Rational(round(rng.uniform(0.01, 30.0), 3)) for _ in range(_N_RANDOM)]
+    if symbol.is_integer:
+        mags = sorted({sp.Integer(max(1, int(m))) for m in mags})
+    if symbol.is_positive:
+        return mags
+    if symbol.is_nonnegative:
+        return [sp.Integer(0)] + mags
+    if symbol.is_negative:
+        return [-m for m in mags]
+    if symbol.is_nonpositive:
+        return [sp.Integer(0)] + [-m for m in mags]
+    signed = [v for m in mags for v in (m, -m)] + [sp.Integer(0)]
+    if symbol.is_real:
+        return signed
+    return signed + [m * sp.I for m in mags[:4]] + [m * (1 + sp.I) for m in mags[:4]]
+
+
+def _probes(symbols: list[sp.Symbol], seed: int = 0) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Points at which to compare two expressions: the first symbol runs through its domain
+    points in order, the others through theirs in a seeded shuffled order."""
+    rng = random.Random(seed)
+    values = {s: domain_points(s, rng) for s in symbols}
+    for v in list(values.values())[1:]:
+        rng.shuffle(v)
+    n = max((len(v) for v in values.values()), default=0)
+    return [{s: v[i % len(v)] for s, v in values.items()} for i in range(n)]
+
+
+def _value(expr: sp.Expr, point: dict) -> complex | None:
+    """expr at point (50 digits) as a complex number, or None where it is undefined there."""
+    try:
+        number = complex(expr.evalf(50, subs=point))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if number != number or abs(number) == float("inf"):  # NaN or an infinity
+        return None
+    return number
+
+
+def _differs_at(lhs: sp.Expr, rhs: sp.Expr, tol: float = 1e-10) -> tuple[dict, complex] | None:
+    """The first probe point where lhs and rhs differ (relative tolerance), or None."""
+    for point in _probes(_free(lhs - rhs)):
+        a, b = _value(lhs, point), _value(rhs, point)
+        if a is None or b is None:
+            continue
+        if abs(a - b) > tol * (1 + abs(a) + abs(b)):
+            return point, a - b
+    return None
 
 
 def equal(lhs, rhs) -> tuple[bool, str]:
-    """Decide lhs = rhs; return (verdict, method used).
+    """Decide lhs = rhs for every value the symbols' assumptions allow; return (verdict, method).
 
-    Tries, in order: ``simplify``, rewriting in exponentials then ``simplify``, expanding
-    logarithms, and as a last resort evaluation at 20 seeded random points (said in the method).
+    Algebra first, with rewrites the assumptions allow and no more: ``simplify``, rewriting in
+    exponentials, expanding logarithms (never ``force=True``). If none reaches 0, the two sides
+    are compared at points covering each symbol's whole domain (both signs, near 0 and large
+    for a real symbol): a difference there decides "not equal"; agreement at every point
+    decides "equal", and the method says so.
     """
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     diff = lhs - rhs
+    if not diff.free_symbols:
+        value = _value(diff, {})
+        return (value is not None and abs(value) < 1e-25), "sympy evalf (50 digits)"
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
     if sp.simplify(diff.rewrite(sp.exp)) == 0:
         return True, "sympy rewrite(exp) + simplify"
-    if sp.simplify(sp.expand_log(diff, force=True)) == 0:
+    if sp.simplify(sp.expand_log(diff)) == 0:
         return True, "sympy expand_log + simplify"
-    if not diff.free_symbols:
-        return (abs(complex(diff.evalf(30))) < 1e-25), "sympy evalf (30 digits)"
-    if _numerically_equal(lhs, rhs):
-        return True, "sympy at 20 random points, |Δ| < 1e-10"
-    return False, "sympy"
+    if _differs_at(lhs, rhs) is not None:
+        return False, "sympy counterexample on the symbols' domain"
+    n = len(_probes(_free(diff)))
+    return True, f"sympy at {n} points over the symbols' domain, |Δ| < 1e-10 (algebra undecided)"
 
 
 def counterexample(lhs, rhs) -> str:
-    """', e.g. at z=1/3: lhs − rhs ≈ 0.1234' for the first simple point where they differ."""
-    diff = sp.sympify(lhs - rhs)
-    symbols = _free(diff)
-    for value in _PROBE_POINTS:
-        point = dict.fromkeys(symbols, value)
-        try:
-            number = complex(diff.evalf(30, subs=point))
-        except (TypeError, ValueError):
-            continue
-        if abs(number) > 1e-6:
-            where = ", ".join(f"{s}={value}" for s in symbols)
-            shown = f"{number.real:.4g}" if abs(number.imag) < 1e-12 else f"{number:.4g}"
-            return f", e.g. at {where}: lhs - rhs ≈ {shown}" if where else f" ≈ {shown}"
-    return ""
+    """', e.g. at z=-7: lhs − rhs ≈ 14' for the first probe point where they differ, else ''."""
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    if not (lhs - rhs).free_symbols:
+        value = _value(lhs - rhs, {})
+        return "" if value is None or abs(value) < 1e-25 else f" ≈ {_show(value)}"
+    found = _differs_at(lhs, rhs)
+    if found is None:
+        return ""
+    point, value = found
+    where = ", ".join(f"{s}={v}" for s, v in point.items())
+    return f", e.g. at {where}: lhs - rhs ≈ {_show(value)}"
+
+
+def _show(number: complex) -> str:
+    return f"{number.real:.4g}" if abs(number.imag) < 1e-12 else f"{number:.4g}"

@@ -4,6 +4,9 @@ import sympy as sp
 from helpers import symbolic
 
 z = sp.Symbol("z", real=True)
+x = sp.Symbol("x", real=True)
+p = sp.Symbol("p", positive=True)
+n = sp.Symbol("n", integer=True)
 
 
 def test_sigmoid_and_log_sigmoid_against_numbers():
@@ -21,10 +24,52 @@ def test_equal_true_and_false():
     assert symbolic.equal(1 - s, symbolic.sigmoid(-z))[0]
 
 
+@pytest.mark.parametrize(("lhs", "rhs"), [
+    (sp.Abs(x), x),
+    (sp.Max(x, 0), x),
+    (sp.sqrt(x**2), x),
+    (sp.log(x**2), 2 * sp.log(x)),
+    (sp.log(x * z), sp.log(x) + sp.log(z)),
+    (sp.sqrt(x * z), sp.sqrt(x) * sp.sqrt(z)),
+    ((x**2) ** sp.Rational(1, 2) * sp.sign(x), sp.Abs(x)),
+    (sp.atan(sp.tan(x)), x),
+    (sp.Min(x, 1), 1),
+    (sp.Heaviside(x) * x, x),
+    ((-1) ** n, 1),
+    (sp.Abs(sp.Symbol("c")), sp.Symbol("c")),  # no assumption: complex values are probed too
+])
+def test_identities_that_hold_only_on_part_of_the_domain_do_not_hold(lhs, rhs):
+    ok, method = symbolic.equal(lhs, rhs)
+    assert not ok, method
+    assert "e.g. at" in symbolic.counterexample(lhs, rhs)
+
+
+def test_the_same_identities_hold_where_the_assumptions_allow_them():
+    assert symbolic.equal(sp.Abs(p), p)[0]
+    assert symbolic.equal(sp.log(p**2), 2 * sp.log(p))[0]
+    assert symbolic.equal(sp.Max(p, 0), p)[0]
+
+
+def test_equal_says_which_method_decided():
+    assert symbolic.equal(sp.log(p**2), 2 * sp.log(p))[1].startswith("sympy")
+    assert symbolic.equal(sp.Abs(x), x)[1] == "sympy counterexample on the symbols' domain"
+
+
+def test_domain_points_follow_the_assumptions():
+    import random
+    rng = random.Random(0)
+    assert all(v > 0 for v in symbolic.domain_points(p, rng))
+    real = symbolic.domain_points(x, rng)
+    assert min(real) < -10 and max(real) > 10 and 0 in real
+    assert any(abs(v) < 0.01 and v != 0 for v in real)
+    assert all(v.is_integer for v in symbolic.domain_points(n, rng))
+    assert any(not v.is_real for v in symbolic.domain_points(sp.Symbol("c"), rng))
+
+
 def test_counterexample_reports_a_point():
     text = symbolic.counterexample(z, z**2)
     assert "z=1/3" in text and "0.2222" in text
-    assert symbolic.counterexample(z, z + 1) == " ≈ -1"
+    assert symbolic.counterexample(z, z + 1) == " ≈ -1"  # z cancels: no symbol left
     assert symbolic.counterexample(z, z) == ""
 
 
@@ -33,7 +78,7 @@ def test_symbol_factories():
     assert a.is_positive and b.is_positive
     (r,) = symbolic.real_symbols("r")
     assert r.is_real
-    p = symbolic.probability_vector("p", 3)
-    assert [s.name for s in p] == ["p_0", "p_1", "p_2"]
+    q = symbolic.probability_vector("q", 3)
+    assert [s.name for s in q] == ["q_0", "q_1", "q_2"]
     with pytest.raises(ValueError, match="k"):
-        symbolic.probability_vector("p", 0)
+        symbolic.probability_vector("q", 0)
