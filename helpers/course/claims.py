@@ -8,13 +8,13 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.verify import parse_verdicts
+from helpers.course import COURSE
+from helpers.verify import CLAIM_ID, parse_verdicts
 
-ROOT = Path(__file__).resolve().parent.parent
-CLAIMS_FILE = ROOT / "CLAIMS.md"
-NOTEBOOK_DIR = ROOT / "notebooks"
-_BULLET = re.compile(r"^- (C\d+\.\d+)\b")
-_RANGE = re.compile(r"\((C\d+\.\d+)([a-z]) … \1([a-z])")
+# The claim ID of helpers.verify (C3.2a) without its anchors: the only ID pattern of the course package.
+CLAIM_ID_FRAGMENT = CLAIM_ID.pattern.removeprefix("^").removesuffix("$")
+_BULLET = re.compile(rf"^- ({CLAIM_ID_FRAGMENT})\b")  # "- C3.2 The chain ..."
+_RANGE = re.compile(rf"\(({CLAIM_ID_FRAGMENT})([a-z]) … \1([a-z])")  # "(C3.2a … C3.2e in order)"
 _PART = re.compile(r"^## Sheet part (\S+)")
 
 
@@ -32,7 +32,7 @@ class Verdict:
 
 def sheet_claims(path: Path | None = None) -> dict[str, str]:
     """{claim ID: sheet part} for every claim of CLAIMS.md, with C3.2 split into C3.2a–e."""
-    path = path or CLAIMS_FILE
+    path = path or COURSE.claims_file
     claims, part = {}, ""
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("## Beyond the sheet"):
@@ -63,16 +63,18 @@ def verdicts_in(nb: nbformat.NotebookNode, name: str) -> list[Verdict]:
 
 
 def collect(notebooks: list[Path] | None = None) -> list[Verdict]:
-    """Verdicts of the given notebooks (default: all topic notebooks, stored outputs)."""
-    paths = notebooks or sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")
-                                if not p.name.startswith("00_"))
+    """Verdicts of the given notebooks (default: the course's topic notebooks, stored outputs)."""
+    paths = notebooks or COURSE.topic_notebooks()
     return [v for p in paths for v in verdicts_in(nbformat.read(p, as_version=4), p.stem)]
 
 
 def claim_key(claim: str) -> tuple[int, int, str]:
     """Sort key: C3.2a < C3.2e < C3.3 < C3.10."""
-    m = re.match(r"C(\d+)\.(\d+)([a-z]?)", claim)
-    return int(m.group(1)), int(m.group(2)), m.group(3)
+    if not CLAIM_ID.match(claim):
+        raise ValueError(f"claim: expected an ID like C3.2a, got {claim!r}")
+    part, number = claim[1:].split(".")
+    letter = number.lstrip("0123456789")
+    return int(part), int(number.removesuffix(letter)), letter
 
 
 def problems(verdicts: list[Verdict], claims: dict[str, str]) -> list[str]:
