@@ -1,28 +1,33 @@
-"""Toy models: a tabular softmax policy and a tiny causal language model."""
+"""Toy models: a tabular softmax policy, a tiny causal LM, and sequence log-probs and gradients.
+
+The sequence log-probs follow the official DPO code and TRL: labels shifted by one inside,
+positions labelled -100 (prompt, padding) ignored, token log-probs summed per sequence.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from helpers import checks
 from helpers.numeric import DTYPE, device
 
 IGNORE_INDEX = -100  # label of prompt and padding positions (official DPO code, TRL)
 
 
 class TabularPolicy(nn.Module):
-    """π_θ(y|x) = softmax(θ[x])_y with one free logit per (prompt, answer)."""
+    """π_θ(y|x) = softmax(θ[x])_y with one free logit per (prompt, answer).
+
+    Taught in: 02 §4, 05 §5.
+    """
 
     def __init__(self, n_prompts: int, n_answers: int, logits: torch.Tensor | None = None):
+        checks.require_tabular_policy(n_prompts, n_answers, logits)
         super().__init__()
-        if n_prompts < 1 or n_answers < 2:
-            raise ValueError(f"n_prompts, n_answers: expected >= 1 and >= 2, "
-                             f"got {n_prompts}, {n_answers}")
         if logits is None:
             logits = torch.zeros(n_prompts, n_answers, dtype=DTYPE, device=device())
-        if tuple(logits.shape) != (n_prompts, n_answers):
-            raise ValueError(f"logits: expected shape {(n_prompts, n_answers)}, "
-                             f"got {tuple(logits.shape)}")
         self.logits = nn.Parameter(logits.detach().clone())
 
     def log_probs(self) -> torch.Tensor:
@@ -38,14 +43,13 @@ class TinyCausalLM(nn.Module):
     """Embedding → one GRU layer → linear head: next-token logits (batch, seq, vocab).
 
     A GRU reads left to right, so position t sees tokens 0..t only: causal by construction.
+    Taught in: 03 §7, 06 § The setting.
     """
 
     def __init__(self, vocab_size: int = 24, hidden: int = 16, seed: int = 0,
                  dtype: torch.dtype = DTYPE):
+        checks.require_ints(vocab_size=(vocab_size, 2), hidden=(hidden, 1), seed=(seed, 0))
         super().__init__()
-        if vocab_size < 2 or hidden < 1:
-            raise ValueError(f"vocab_size, hidden: expected >= 2 and >= 1, "
-                             f"got {vocab_size}, {hidden}")
         self.vocab_size = vocab_size
         cpu = torch.Generator().manual_seed(seed)  # same weights on every device
         self.embed = nn.Embedding(vocab_size, hidden)
@@ -58,48 +62,80 @@ class TinyCausalLM(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (batch, seq) int64 → logits (batch, seq, vocab)."""
-        if tokens.dim() != 2:
-            raise ValueError(f"tokens: expected shape (batch, seq), got {tuple(tokens.shape)}")
-        if tokens.min() < 0 or tokens.max() >= self.vocab_size:
-            raise ValueError(f"tokens: expected ids in [0, {self.vocab_size}), "
-                             f"got range [{int(tokens.min())}, {int(tokens.max())}]")
-        hidden, _ = self.gru(self.embed(tokens))
+        checks.require_tokens(tokens, self.vocab_size)
+        hidden, _ = self.gru(self.embed(tokens))  # (batch, seq, hidden)
         return self.head(hidden)
 
 
 def token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token log p(label_t | tokens_<t) and the mask of scored tokens, both (batch, seq-1).
+    """Per-token log π(label_{t+1} | tokens_≤t) and the mask of scored tokens, both (batch, seq-1).
 
-    Labels are shifted by one: logits at position t predict the token at t + 1. Positions
+    Labels are shifted by one: the logits at position t predict the token at t + 1. Positions
     labelled -100 get log-prob 0 and mask False.
+    Taught in: 03 §7, 06 § The setting.
     """
-    if logits.dim() != 3 or labels.dim() != 2 or logits.shape[:2] != labels.shape:
-        raise ValueError(f"logits, labels: expected shapes (batch, seq, vocab) and (batch, seq), "
-                         f"got {tuple(logits.shape)} and {tuple(labels.shape)}")
-    scored = labels[labels != IGNORE_INDEX]
-    if scored.numel() and (scored.min() < 0 or scored.max() >= logits.shape[-1]):
-        raise ValueError(f"labels: expected token ids in [0, {logits.shape[-1]}) or -100, got range "
-                         f"[{int(scored.min())}, {int(scored.max())}]")
-    labels = labels[:, 1:]
-    logits = logits[:, :-1, :]
+    checks.require_logits_labels(logits, labels, IGNORE_INDEX)
+    return _token_logprobs(logits, labels)
+
+
+def _token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = labels[:, 1:]  # (batch, seq-1): the token each position predicts
     mask = labels != IGNORE_INDEX
-    safe = torch.where(mask, labels, torch.zeros_like(labels))
-    logps = torch.log_softmax(logits, dim=-1).gather(2, safe.unsqueeze(2)).squeeze(2)
+    safe = torch.where(mask, labels, torch.zeros_like(labels))  # -100 is no index: gather 0, mask
+    logps = logits[:, :-1].log_softmax(-1).gather(2, safe.unsqueeze(2)).squeeze(2)
     return logps * mask, mask
 
 
 def sequence_logprobs(logits: torch.Tensor, labels: torch.Tensor,
                       average: bool = False) -> torch.Tensor:
-    """log π(y|x) = Σ_t log π(y_t | x, y_<t) over scored tokens, shape (batch,).
+    """log π(y|x) = Σ_t log π(y_t | x, y_<t) over the scored tokens: → (batch,).
 
     `average=True` divides by the number of scored tokens (IPO's convention), which changes
-    the effective β of DPO. Raises ValueError for a sequence with no scored token.
+    the effective β of DPO (06, pitfall C6.8). Every sequence must score at least one token.
+    Taught in: 03 §7, 06 § The setting.
     """
-    logps, mask = token_logprobs(logits, labels)
-    counts = mask.sum(-1)
-    if (counts == 0).any():
-        rows = torch.nonzero(counts == 0).flatten().tolist()
-        raise ValueError(f"labels: every sequence needs at least one scored token "
-                         f"(label != -100 after the shift), rows {rows} have none")
+    checks.require_logits_labels(logits, labels, IGNORE_INDEX, every_row_scored=True)
+    logps, mask = _token_logprobs(logits, labels)  # (batch, seq-1) each
     total = logps.sum(-1)
-    return total / counts if average else total
+    return total / mask.sum(-1) if average else total
+
+
+def trainable(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters of `model` that require gradients, in model.parameters() order."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def flat(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+    """A tuple of gradient tensors (as torch.autograd.grad returns) concatenated: → (P,).
+
+    Taught in: 03 §7, 06 §C6.1.
+    """
+    checks.require_grads(grads)
+    return _flat(grads)
+
+
+def _flat(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+    return torch.cat([g.reshape(-1) for g in grads])
+
+
+def flat_grad(model: nn.Module) -> torch.Tensor:
+    """The .grad of every trainable parameter concatenated: → (P,), zeros where .grad is None.
+
+    Taught in: 06 §C6.4.
+    """
+    checks.require_trainable(model)
+    return _flat([p.grad if p.grad is not None else torch.zeros_like(p) for p in trainable(model)])
+
+
+def per_sequence_grads(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor,
+                       average: bool = False) -> torch.Tensor:
+    """∇_θ log π(y_i|x_i) for each sequence i, one backward each: → (batch, P) over trainable θ.
+
+    Taught in: 06 §C6.4.
+    """
+    checks.require_trainable(model)
+    params = trainable(model)
+    logps = sequence_logprobs(model(tokens), labels, average=average)  # (batch,)
+    rows = [_flat(torch.autograd.grad(logps[i], params, retain_graph=i + 1 < len(logps)))
+            for i in range(len(logps))]
+    return torch.stack(rows)

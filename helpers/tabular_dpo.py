@@ -1,7 +1,9 @@
-"""DPO on a tabular problem: every answer pair of every prompt, preferences from a known reward.
+"""DPO on a tabular problem: every answer pair of every prompt, preferences from a known reward
+(notebook 05).
 
 The expected loss is computed exactly (a weighted sum over all ordered answer pairs), so a fit
 has no sampling noise and its optimum can be compared with the closed-form RLHF optimum.
+Tables are (prompts, answers).
 """
 
 from __future__ import annotations
@@ -9,67 +11,65 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from helpers import checks
 from helpers.dpo import dpo_loss
 from helpers.models import TabularPolicy
-from helpers.numeric import require_finite, require_logprob_table, require_positive, require_same_shape
-from helpers.rlhf import bradley_terry_loss
-
-
-def _require_table(name: str, x: torch.Tensor) -> None:
-    if x.dim() != 2 or x.shape[1] < 2:
-        raise ValueError(f"{name}: expected a (prompts, answers>=2) table, "
-                         f"got shape {tuple(x.shape)}")
-    require_finite(name, x)
 
 
 def all_pairs(n_answers: int, device: torch.device | None = None
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every ordered pair i ≠ j of answers: (first, second) index tensors, each (n(n−1),)."""
-    if not (isinstance(n_answers, int) and n_answers >= 2):
-        raise ValueError(f"n_answers: expected an integer >= 2, got {n_answers!r}")
+    """Every ordered pair i ≠ j of answers: (first, second) index tensors, each (n(n−1),).
+
+    Taught in: 05 §3.
+    """
+    checks.require_ints(n_answers=(n_answers, 2))
     i, j = torch.meshgrid(torch.arange(n_answers), torch.arange(n_answers), indexing="ij")
     keep = i != j
     return i[keep].to(device), j[keep].to(device)
 
 
-def preference_probs(rewards: torch.Tensor) -> torch.Tensor:
-    """P(y_i ≻ y_j) = σ(r(x,y_i) − r(x,y_j)): (prompts, answers) → (prompts, answers, answers)."""
-    _require_table("rewards", rewards)
+def pairwise_preference_probs(rewards: torch.Tensor) -> torch.Tensor:
+    """P(y_i ≻ y_j | x) = σ(r(x,y_i) − r(x,y_j)): (prompts, answers) → (prompts, answers, answers).
+
+    Taught in: 05 §3.
+    """
+    checks.require_table("rewards", rewards)
+    return _pairwise_preference_probs(rewards)
+
+
+def _pairwise_preference_probs(rewards: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(rewards[:, :, None] - rewards[:, None, :])
 
 
-def implicit_reward(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
-                    beta: float) -> torch.Tensor:
-    """r̂(x,y) = β log(π(y|x)/π_ref(y|x)): (prompts, answers) tables → (prompts, answers)."""
-    require_positive("beta", beta)
-    require_same_shape("policy_logprobs, ref_logprobs", policy_logprobs, ref_logprobs)
-    require_logprob_table("policy_logprobs", policy_logprobs)
-    require_logprob_table("ref_logprobs", ref_logprobs)
-    return beta * (policy_logprobs - ref_logprobs)
-
-
 def _pair_average(per_pair: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-    """Σ_x Σ_{i≠j} P_ij ℓ_ij / (prompts · n(n−1)/2): the mean over prompts and unordered pairs."""
+    """Σ_x Σ_{i≠j} P_ij ℓ_ij / (prompts · n(n−1)/2): the mean over prompts and unordered pairs.
+
+    per_pair (prompts, n(n−1)) in all_pairs order; the outcome i ≻ j is weighted by P(i ≻ j).
+    """
     n_prompts, n = rewards.shape
     first, second = all_pairs(n, rewards.device)
-    weights = preference_probs(rewards)[:, first, second]  # P(first ≻ second)
+    weights = _pairwise_preference_probs(rewards)[:, first, second]  # P(first ≻ second)
     return (weights * per_pair).sum() / (n_prompts * n * (n - 1) / 2)
 
 
 def expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
                       rewards: torch.Tensor, beta: float, label_smoothing: float = 0.0,
                       ipo: bool = False) -> torch.Tensor:
-    """E[dpo_loss]: uniform prompts and answer pairs, winner drawn by Bradley–Terry on `rewards`.
+    """E[dpo_loss] over uniform prompts and answer pairs, winners drawn by Bradley–Terry on r.
 
-    Tables (prompts, answers) → a scalar; every ordered pair (i, j) enters with weight P(i ≻ j).
+    Tables (prompts, answers) → (); every ordered pair (i, j) enters with weight P(i ≻ j).
+    β, label_smoothing, ipo and the log-prob values are checked by dpo_loss.
+    Taught in: 05 §4.
     """
-    _require_table("rewards", rewards)
-    require_same_shape("policy_logprobs, ref_logprobs, rewards",
-                       policy_logprobs, ref_logprobs, rewards)
-    require_logprob_table("policy_logprobs", policy_logprobs)
-    require_logprob_table("ref_logprobs", ref_logprobs)
+    checks.require_preference_tables(policy_logprobs, ref_logprobs, rewards)
+    return _expected_dpo_loss(policy_logprobs, ref_logprobs, rewards, beta, label_smoothing, ipo)
+
+
+def _expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
+                       rewards: torch.Tensor, beta: float, label_smoothing: float,
+                       ipo: bool) -> torch.Tensor:
     first, second = all_pairs(rewards.shape[1], rewards.device)
-    losses, _, _ = dpo_loss(policy_logprobs[:, first].reshape(-1),
+    losses, _, _ = dpo_loss(policy_logprobs[:, first].reshape(-1),  # (prompts · n(n−1),)
                             policy_logprobs[:, second].reshape(-1),
                             ref_logprobs[:, first].reshape(-1),
                             ref_logprobs[:, second].reshape(-1),
@@ -78,19 +78,22 @@ def expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
 
 
 def expected_bt_loss(model_rewards: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-    """E[−log σ(m(x,y_w) − m(x,y_l))], winners drawn by Bradley–Terry on `rewards`; a scalar."""
-    _require_table("model_rewards", model_rewards)
-    _require_table("rewards", rewards)
-    require_same_shape("model_rewards, rewards", model_rewards, rewards)
+    """E[−log σ(m(x,y_w) − m(x,y_l))], winners drawn by Bradley–Terry on r: tables → ().
+
+    Taught in: 05 §3.
+    """
+    checks.require_reward_tables(model_rewards, rewards)
     first, second = all_pairs(rewards.shape[1], rewards.device)
-    losses = bradley_terry_loss(model_rewards[:, first].reshape(-1),
-                                model_rewards[:, second].reshape(-1))
-    return _pair_average(losses.view(rewards.shape[0], -1), rewards)
+    losses = -F.logsigmoid(model_rewards[:, first] - model_rewards[:, second])  # (prompts, pairs)
+    return _pair_average(losses, rewards)
 
 
 def preference_entropy(rewards: torch.Tensor) -> torch.Tensor:
-    """Mean binary entropy H(P(i ≻ j)) over prompts and pairs: the least expected loss; scalar."""
-    _require_table("rewards", rewards)
+    """Mean binary entropy H(P(i ≻ j)) over prompts and pairs, the least expected loss: → ().
+
+    Taught in: 05 §3.
+    """
+    checks.require_table("rewards", rewards)
     first, second = all_pairs(rewards.shape[1], rewards.device)
     margin = rewards[:, first] - rewards[:, second]
     return _pair_average(-F.logsigmoid(margin), rewards)
@@ -104,18 +107,17 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
     Tables are (prompts, answers); returns (policy, the loss before each step). The loss is
     convex in the logits, so Newton's method with a backtracking line search converges
     (quadratically near the optimum); a small ridge handles the softmax's flat direction.
+    β, label_smoothing and ipo are checked by dpo_loss.
+    Taught in: 05 §5.
     """
-    require_positive("beta", beta)
-    require_logprob_table("ref_logprobs", ref_logprobs)
-    if not (isinstance(steps, int) and steps >= 1):
-        raise ValueError(f"steps: expected an integer >= 1, got {steps!r}")
+    checks.require_tabular_fit(ref_logprobs, rewards, steps)
     policy = TabularPolicy(*ref_logprobs.shape, logits=ref_logprobs)
     n = ref_logprobs.numel()
     ridge = 1e-12 * torch.eye(n, dtype=ref_logprobs.dtype, device=ref_logprobs.device)
 
     def loss_of(logits: torch.Tensor) -> torch.Tensor:
-        return expected_dpo_loss(torch.log_softmax(logits, dim=-1), ref_logprobs, rewards, beta,
-                                 label_smoothing=label_smoothing, ipo=ipo)
+        return _expected_dpo_loss(torch.log_softmax(logits, dim=-1), ref_logprobs, rewards, beta,
+                                  label_smoothing, ipo)
 
     history = []
     for _ in range(steps):

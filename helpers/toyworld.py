@@ -3,7 +3,7 @@
 Each prompt has a discrete set of answers with two features, length ℓ and quality q. The true
 reward likes length up to ℓ = 1 and punishes it beyond; the SFT policy writes short answers, so
 annotators only ever compare answers with ℓ < 1. A proxy reward model fitted on a few of their
-noisy comparisons (helpers.rlhf) learns "longer is better" and extrapolates it past ℓ = 1.
+noisy comparisons (helpers.bradley_terry) learns "longer is better" and extrapolates it past ℓ = 1.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from helpers.numeric import DTYPE, device, require_positive
-from helpers.rlhf import RewardModel, fit_reward_model, sample_comparisons
+from helpers import checks
+from helpers.bradley_terry import RewardModel, _sample_comparisons, fit_reward_model
+from helpers.numeric import DTYPE, device
 
 LENGTH_MAX = 3.0       # answer lengths lie in [0, LENGTH_MAX)
 LABELLED_BELOW = 1.0   # annotators see only answers shorter than this
@@ -30,25 +31,22 @@ class ToyWorld:
     labelled: torch.Tensor  # bool: answers the annotators compare
 
 
-def _require_features(features: torch.Tensor) -> None:
-    if features.dim() < 1 or features.shape[-1] != N_FEATURES:
-        raise ValueError(f"features: expected shape (..., {N_FEATURES}), "
-                         f"got {tuple(features.shape)}")
-
-
 def true_reward(features: torch.Tensor) -> torch.Tensor:
-    """r*(ℓ, q) = q + 3·min(ℓ, 1) − 4·max(ℓ − 1, 0): (..., 2) → (...)."""
-    _require_features(features)
+    """r*(ℓ, q) = q + 3·min(ℓ, 1) − 4·max(ℓ − 1, 0): (..., 2) → (...).
+
+    Taught in: 02 §3.
+    """
+    checks.require_features(features, N_FEATURES)
     length, quality = features[..., 0], features[..., 1]
     return quality + 3 * length.clamp(max=1.0) - 4 * (length - 1.0).clamp(min=0.0)
 
 
 def sft_logprobs(features: torch.Tensor) -> torch.Tensor:
-    """log π_SFT(y|x) = log_softmax_y(−2ℓ + q/2): (prompts, answers, 2) → (prompts, answers)."""
-    _require_features(features)
-    if features.dim() != 3:
-        raise ValueError(f"features: expected shape (prompts, answers, 2), "
-                         f"got {tuple(features.shape)}")
+    """log π_SFT(y|x) = log_softmax_y(−2ℓ + q/2): (prompts, answers, 2) → (prompts, answers).
+
+    Taught in: 02 §3.
+    """
+    checks.require_features(features, N_FEATURES, dims=3)
     return torch.log_softmax(-2 * features[..., 0] + 0.5 * features[..., 1], dim=-1)
 
 
@@ -57,11 +55,9 @@ def make_world(n_prompts: int, n_answers: int, gen: torch.Generator) -> ToyWorld
 
     Lengths are stratified: answer j of every prompt has ℓ in [3j/A, 3(j+1)/A), so each prompt
     has the same number of labelled answers (ℓ < 1); n_answers must be a multiple of 3, >= 6.
+    Taught in: 02 §3.
     """
-    if not (isinstance(n_prompts, int) and n_prompts >= 1):
-        raise ValueError(f"n_prompts: expected an integer >= 1, got {n_prompts!r}")
-    if not (isinstance(n_answers, int) and n_answers >= 6 and n_answers % 3 == 0):
-        raise ValueError(f"n_answers: expected a multiple of 3, >= 6, got {n_answers!r}")
+    checks.require_world(n_prompts, n_answers)
     u = torch.rand(n_prompts, n_answers, generator=gen, dtype=DTYPE)
     length = LENGTH_MAX * (torch.arange(n_answers, dtype=DTYPE) + u) / n_answers
     quality = torch.randn(n_prompts, n_answers, generator=gen, dtype=DTYPE)
@@ -77,12 +73,14 @@ def comparisons(world: ToyWorld, pairs_per_prompt: int,
 
     → (chosen, rejected), each (prompts · pairs_per_prompt,), flat indices into
     features.reshape(-1, 2), i.e. prompt · answers + answer.
+    Taught in: 02 §3.
     """
+    checks.require_ints(pairs_per_prompt=(pairs_per_prompt, 1))
     n_prompts, n_answers = world.true_reward.shape
     chosen, rejected = [], []
     for x in range(n_prompts):
         idx = torch.nonzero(world.labelled[x]).flatten()
-        c, r = sample_comparisons(world.true_reward[x, idx], pairs_per_prompt, gen)
+        c, r = _sample_comparisons(world.true_reward[x, idx], pairs_per_prompt, gen)
         chosen.append(x * n_answers + idx[c])
         rejected.append(x * n_answers + idx[r])
     return torch.cat(chosen), torch.cat(rejected)
@@ -90,10 +88,11 @@ def comparisons(world: ToyWorld, pairs_per_prompt: int,
 
 def fit_proxy(world: ToyWorld, chosen: torch.Tensor, rejected: torch.Tensor,
               steps: int = 150, lr: float = 0.05, seed: int = 0) -> torch.Tensor:
-    """Fit helpers.rlhf.RewardModel on the comparisons; its rewards (prompts, answers), detached."""
-    if not (isinstance(steps, int) and steps >= 1):
-        raise ValueError(f"steps: expected an integer >= 1, got {steps!r}")
-    require_positive("lr", lr)
+    """Fit helpers.bradley_terry.RewardModel on the comparisons: its rewards (prompts, answers).
+
+    The rewards are detached; steps, lr and seed are checked by RewardModel and fit_reward_model.
+    Taught in: 02 §3.
+    """
     flat = world.features.reshape(-1, N_FEATURES)
     model = RewardModel(N_FEATURES, seed=seed)
     fit_reward_model(model, flat, chosen, rejected, steps=steps, lr=lr)
@@ -106,11 +105,9 @@ def sample_sequences(model: torch.nn.Module, n: int, length: int,
     """n sequences of `length` tokens from a causal LM, token 0 first (BOS): (n, length) int64.
 
     Each next token is drawn on the CPU with `gen` from softmax(logits at the last position).
+    Taught in: 02 §4.
     """
-    if not (isinstance(n, int) and n >= 1):
-        raise ValueError(f"n: expected an integer >= 1, got {n!r}")
-    if not (isinstance(length, int) and length >= 2):
-        raise ValueError(f"length: expected an integer >= 2, got {length!r}")
+    checks.require_ints(n=(n, 1), length=(length, 2))
     tokens = torch.zeros(n, 1, dtype=torch.long, device=device())
     with torch.no_grad():
         for _ in range(length - 1):

@@ -5,31 +5,83 @@ import math
 import pytest
 import torch
 
-from helpers.kl import exact_mean_var, k1, k3, mean_ci, sample_answers
+from helpers.kl import categorical_kl, entropy, exact_mean_var, k1, k3, mean_ci
 from helpers.numeric import DTYPE, generator
-from helpers.rlhf import categorical_kl
+
+# --------------------------------------------------------------------------- KL and entropy
 
 
-def _table(seed: int, rows: int = 3, k: int = 5) -> torch.Tensor:
-    return torch.log_softmax(torch.randn(rows, k, generator=generator(seed), dtype=DTYPE), -1)
+def test_categorical_kl_matches_a_loop_and_is_zero_on_the_diagonal(logprob_table):
+    p, q = logprob_table(9, rows=4), logprob_table(10, rows=4)
+    want = torch.tensor([sum(math.exp(float(p[i, k])) * (float(p[i, k]) - float(q[i, k]))
+                             for k in range(5)) for i in range(4)], dtype=DTYPE)
+    got = categorical_kl(p, q)
+    assert torch.allclose(got, want, atol=1e-14, rtol=0)
+    assert (got > 0).all()
+    assert torch.allclose(categorical_kl(p, p), torch.zeros(4, dtype=DTYPE), atol=1e-15)
 
 
-def test_k1_is_the_log_ratio_and_its_mean_under_pi_is_kl():
-    p, q = _table(0), _table(1)
+def test_categorical_kl_zero_mass_conventions():
+    p = torch.log(torch.tensor([[0.5, 0.5, 0.0]], dtype=DTYPE))
+    q = torch.log(torch.tensor([[0.25, 0.25, 0.5]], dtype=DTYPE))
+    assert torch.allclose(categorical_kl(p, q), torch.tensor([math.log(2)], dtype=DTYPE))
+    # mass where q has none: KL(p‖q) = +inf; 0 · log 0 terms count as 0
+    q_zero = torch.tensor([[math.log(0.5), float("-inf"), math.log(0.5)]], dtype=DTYPE)
+    assert categorical_kl(p, q_zero)[0] == float("inf")
+
+
+def test_categorical_kl_gradient_is_finite_with_zero_mass():
+    p = torch.tensor([[0.0, float("-inf")]], dtype=DTYPE, requires_grad=True)
+    categorical_kl(p, p.detach()).sum().backward()
+    assert torch.isfinite(p.grad).all(), f"gradient {p.grad.tolist()}"
+
+
+def test_categorical_kl_rejects_bad_tables(logprob_table):
+    p = logprob_table(12, rows=2, k=3)
+    with pytest.raises(ValueError, match="p_logprobs, q_logprobs"):
+        categorical_kl(p, p[:, :2])
+    with pytest.raises(ValueError, match="q_logprobs: expected each row to sum to 1"):
+        categorical_kl(p, p - 0.1)
+
+
+def test_entropy_matches_a_loop_and_its_extremes(logprob_table):
+    lp = logprob_table(11, k=6)
+    want = torch.tensor([-sum(math.exp(float(v)) * float(v) for v in row) for row in lp],
+                        dtype=DTYPE)
+    assert torch.allclose(entropy(lp), want, atol=1e-14, rtol=0)
+    uniform = torch.full((2, 6), -math.log(6), dtype=DTYPE)
+    assert torch.allclose(entropy(uniform), torch.full((2,), math.log(6), dtype=DTYPE))
+    one_hot = torch.log(torch.tensor([[0.0, 1.0, 0.0]], dtype=DTYPE))
+    assert entropy(one_hot)[0] == 0
+
+
+def test_entropy_gradient_is_finite_with_zero_mass_and_bad_tables_raise():
+    lp = torch.tensor([[0.0, float("-inf")]], dtype=DTYPE, requires_grad=True)
+    entropy(lp).sum().backward()
+    assert torch.isfinite(lp.grad).all()
+    with pytest.raises(ValueError, match="logprobs"):
+        entropy(torch.tensor([[0.1, -3.0]], dtype=DTYPE))
+
+
+# --------------------------------------------------------------------------- k1, k3
+
+
+def test_k1_is_the_log_ratio_and_its_mean_under_pi_is_kl(logprob_table):
+    p, q = logprob_table(0), logprob_table(1)
     assert torch.allclose(k1(p, q), torch.log(p.exp() / q.exp()), atol=1e-12)
     assert torch.allclose((p.exp() * k1(p, q)).sum(-1), categorical_kl(p, q), atol=1e-12)
 
 
-def test_k3_matches_its_formula_is_nonnegative_and_unbiased():
-    p, q = _table(2), _table(3)
+def test_k3_matches_its_formula_is_nonnegative_and_unbiased(logprob_table):
+    p, q = logprob_table(2), logprob_table(3)
     rho = q.exp() / p.exp()
     assert torch.allclose(k3(p, q), (rho - 1) - torch.log(rho), atol=1e-12)
     assert (k3(p, q) >= 0).all()
     assert torch.allclose((p.exp() * k3(p, q)).sum(-1), categorical_kl(p, q), atol=1e-12)
 
 
-def test_k3_is_exactly_zero_when_the_distributions_agree():
-    p = _table(4)
+def test_k3_is_exactly_zero_when_the_distributions_agree(logprob_table):
+    p = logprob_table(4)
     assert torch.equal(k3(p, p), torch.zeros_like(p))
 
 
@@ -43,6 +95,9 @@ def test_k1_k3_reject_bad_arguments():
         k1(good, torch.tensor([float("nan"), -1.0], dtype=DTYPE))
     with pytest.raises(ValueError, match="policy_logps"):
         k1(torch.tensor([-float("inf"), 0.0], dtype=DTYPE), good)
+
+
+# --------------------------------------------------------------------------- mean_ci, exact_mean_var
 
 
 def test_mean_ci_against_a_loop():
@@ -62,24 +117,8 @@ def test_mean_ci_rejects_bad_arguments():
         mean_ci(torch.ones(3, dtype=DTYPE), z=0.0)
 
 
-def test_sample_answers_frequencies_and_reproducibility():
-    logp = torch.log(torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], dtype=DTYPE))
-    draws = sample_answers(logp, 4000, generator(6))
-    assert draws.shape == (2, 4000)
-    freq = torch.stack([(draws == j).to(DTYPE).mean(-1) for j in range(3)], -1)
-    assert torch.allclose(freq, logp.exp(), atol=0.03)
-    assert torch.equal(draws, sample_answers(logp, 4000, generator(6)))
-
-
-def test_sample_answers_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="logprobs"):
-        sample_answers(torch.zeros(2, 3, dtype=DTYPE), 5, generator(0))
-    with pytest.raises(ValueError, match="n"):
-        sample_answers(_table(0), 0, generator(0))
-
-
-def test_exact_mean_var_against_a_loop():
-    p, values = _table(7, rows=2, k=4), torch.randn(2, 4, generator=generator(8), dtype=DTYPE)
+def test_exact_mean_var_against_a_loop(logprob_table):
+    p, values = logprob_table(7, rows=2, k=4), torch.randn(2, 4, generator=generator(8), dtype=DTYPE)
     mean, var = exact_mean_var(p, values)
     for i in range(2):
         w = [float(v) for v in p[i].exp()]
@@ -89,8 +128,8 @@ def test_exact_mean_var_against_a_loop():
         assert abs(float(mean[i]) - m) < 1e-12 and abs(float(var[i]) - v) < 1e-12
 
 
-def test_exact_mean_var_rejects_bad_arguments():
+def test_exact_mean_var_rejects_bad_arguments(logprob_table):
     with pytest.raises(ValueError, match="policy_logprobs, values"):
-        exact_mean_var(_table(0), torch.zeros(3, 4, dtype=DTYPE))
+        exact_mean_var(logprob_table(0), torch.zeros(3, 4, dtype=DTYPE))
     with pytest.raises(ValueError, match="policy_logprobs"):
         exact_mean_var(torch.zeros(3, 5, dtype=DTYPE), torch.zeros(3, 5, dtype=DTYPE))

@@ -1,16 +1,22 @@
-"""Unit tests of helpers.models: the tabular policy, the tiny causal LM and sequence log-probs."""
+"""Unit tests of helpers.models: the tabular policy, the tiny causal LM, sequence log-probs and
+per-sequence gradients, against loops and autograd."""
 
 import math
 
 import pytest
 import torch
 
+from helpers.data import batch_sequences
 from helpers.models import (
     IGNORE_INDEX,
     TabularPolicy,
     TinyCausalLM,
+    flat,
+    flat_grad,
+    per_sequence_grads,
     sequence_logprobs,
     token_logprobs,
+    trainable,
 )
 
 D = torch.float64
@@ -123,3 +129,49 @@ def test_sequence_logprobs_bad_arguments():
         out_of_range[0, -1] = bad
         with pytest.raises(ValueError, match="labels: expected token ids"):
             sequence_logprobs(logits, out_of_range)
+
+
+def test_token_logprobs_is_the_shift_and_gather_written_out():
+    logits, labels = _batch(seed=4)
+    logps, mask = token_logprobs(logits, labels)
+    shifted = labels[:, 1:]
+    scored = shifted != IGNORE_INDEX
+    by_hand = logits[:, :-1].log_softmax(-1).gather(2, shifted.clamp(min=0).unsqueeze(2)).squeeze(2)
+    assert torch.equal(mask, scored)
+    assert torch.allclose(logps, by_hand * scored, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+def test_flat_concatenates_in_order_and_rejects_missing_grads():
+    a, b = torch.arange(4.0).reshape(2, 2), torch.tensor([7.0])
+    assert flat((a, b)).tolist() == [0.0, 1.0, 2.0, 3.0, 7.0]
+    with pytest.raises(ValueError, match="grads"):
+        flat(())
+    with pytest.raises(ValueError, match="grads"):
+        flat((a, None))
+
+
+def test_per_sequence_grads_match_single_unpadded_sequences(tiny_lms, pair_batch):
+    policy, _ = tiny_lms()
+    (tokens, labels), (prompts, chosen, rejected) = pair_batch()
+    grads = per_sequence_grads(policy, tokens, labels)
+    assert grads.shape == (6, sum(p.numel() for p in policy.parameters()))
+    for i, (p, y) in enumerate(zip(prompts * 2, chosen + rejected, strict=True)):
+        tok, lab = batch_sequences([p], [y])
+        logp = sequence_logprobs(policy(tok), lab)[0]
+        alone = torch.cat([g.reshape(-1) for g in torch.autograd.grad(logp, trainable(policy))])
+        assert torch.allclose(grads[i], alone, atol=1e-12)
+
+
+def test_flat_grad_fills_missing_with_zeros_and_rejects_frozen_model(tiny_lms, pair_batch):
+    policy, reference = tiny_lms()
+    assert torch.all(flat_grad(policy) == 0)
+    with pytest.raises(ValueError, match="model"):
+        flat_grad(reference)
+    (tokens, labels), _ = pair_batch()
+    with pytest.raises(ValueError, match="model"):
+        per_sequence_grads(reference, tokens, labels)
+    sequence_logprobs(policy(tokens), labels).sum().backward()
+    assert torch.equal(flat_grad(policy), flat([p.grad for p in trainable(policy)]))

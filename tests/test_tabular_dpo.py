@@ -5,26 +5,26 @@ import math
 import pytest
 import torch
 
+from helpers.dpo import implicit_reward
 from helpers.numeric import DTYPE, generator
-from helpers.rlhf import log_partition, optimal_policy
+from helpers.optimum import log_partition, optimal_policy
 from helpers.tabular_dpo import (
     all_pairs,
     expected_bt_loss,
     expected_dpo_loss,
     fit_tabular_dpo,
-    implicit_reward,
+    pairwise_preference_probs,
     preference_entropy,
-    preference_probs,
 )
 
 
-def _problem(prompts: int = 3, answers: int = 4, seed: int = 0):
-    """(ref_logprobs, rewards, policy_logprobs) tables of shape (prompts, answers)."""
-    gen = generator(seed)
-    ref = torch.log_softmax(torch.randn(prompts, answers, generator=gen, dtype=DTYPE), -1)
-    rewards = torch.randn(prompts, answers, generator=gen, dtype=DTYPE)
-    policy = torch.log_softmax(torch.randn(prompts, answers, generator=gen, dtype=DTYPE), -1)
-    return ref, rewards, policy
+@pytest.fixture
+def tables(problem):
+    """make(seed) → (ref_logprobs, rewards, policy_logprobs), (3 prompts, 4 answers) each."""
+    def make(seed: int = 0):
+        pb = problem(seed, prompts=3, answers=4)
+        return pb.ref, pb.rewards, pb.policy
+    return make
 
 
 def _sig(z: float) -> float:
@@ -52,32 +52,20 @@ def test_all_pairs_lists_each_ordered_pair_once():
         all_pairs(1)
 
 
-def test_preference_probs_match_loop_and_are_complementary():
-    _, rewards, _ = _problem()
-    probs = preference_probs(rewards)
+def test_pairwise_preference_probs_match_loop_and_are_complementary(tables):
+    _, rewards, _ = tables()
+    probs = pairwise_preference_probs(rewards)
     assert probs.shape == (3, 4, 4)
     for x, i, j in [(0, 1, 2), (2, 3, 0), (1, 0, 0)]:
         assert abs(float(probs[x, i, j]) - _sig(float(rewards[x, i] - rewards[x, j]))) < 1e-15
     assert torch.allclose(probs + probs.transpose(1, 2), torch.ones_like(probs), atol=1e-15)
     with pytest.raises(ValueError, match="rewards"):
-        preference_probs(rewards[0])
-
-
-def test_implicit_reward_is_beta_log_ratio():
-    ref, _, policy = _problem()
-    assert torch.allclose(implicit_reward(policy, ref, 0.4), 0.4 * (policy - ref), atol=1e-15)
-    assert (implicit_reward(ref, ref, 0.4) == 0).all()
-    with pytest.raises(ValueError, match="beta"):
-        implicit_reward(policy, ref, 0.0)
-    with pytest.raises(ValueError, match="policy_logprobs"):
-        implicit_reward(policy[:, :3], ref, 0.4)
-    with pytest.raises(ValueError, match="policy_logprobs"):
-        implicit_reward(policy + 0.5, ref, 0.4)  # rows no longer sum to one
+        pairwise_preference_probs(rewards[0])
 
 
 @pytest.mark.parametrize("beta", [0.2, 1.5])
-def test_expected_dpo_loss_matches_loop(beta):
-    ref, rewards, policy = _problem()
+def test_expected_dpo_loss_matches_loop(tables, beta):
+    ref, rewards, policy = tables()
 
     def per_pair(x, w, l):
         h = float(policy[x, w] - ref[x, w] - policy[x, l] + ref[x, l])
@@ -88,15 +76,19 @@ def test_expected_dpo_loss_matches_loop(beta):
     assert abs(got - want) < 1e-12
 
 
-def test_expected_dpo_loss_at_reference_is_log2():
-    ref, rewards, _ = _problem()
+def test_expected_dpo_loss_at_reference_is_log2(tables):
+    ref, rewards, _ = tables()
     assert abs(float(expected_dpo_loss(ref, ref, rewards, 0.3)) - math.log(2)) < 1e-15
     with pytest.raises(ValueError, match="rewards"):
         expected_dpo_loss(ref, ref, rewards[:, :3], 0.3)
+    with pytest.raises(ValueError, match="policy_logprobs: expected each row to sum to 1"):
+        expected_dpo_loss(ref - 0.1, ref, rewards, 0.3)
+    with pytest.raises(ValueError, match="beta"):  # checked by dpo_loss
+        expected_dpo_loss(ref, ref, rewards, -0.3)
 
 
-def test_expected_bt_loss_matches_loop_and_ignores_prompt_constants():
-    ref, rewards, policy = _problem()
+def test_expected_bt_loss_matches_loop_and_ignores_prompt_constants(tables):
+    ref, rewards, policy = tables()
     model = torch.randn(3, 4, generator=generator(9), dtype=DTYPE)
 
     def per_pair(x, w, l):
@@ -110,15 +102,15 @@ def test_expected_bt_loss_matches_loop_and_ignores_prompt_constants():
         expected_bt_loss(model[:, :2], rewards)
 
 
-def test_dpo_loss_is_bt_loss_of_implicit_reward():
-    ref, rewards, policy = _problem()
+def test_dpo_loss_is_bt_loss_of_implicit_reward(tables):
+    ref, rewards, policy = tables()
     dpo = expected_dpo_loss(policy, ref, rewards, 0.7)
     bt = expected_bt_loss(implicit_reward(policy, ref, 0.7), rewards)
     assert abs(float(dpo - bt)) < 1e-14
 
 
-def test_preference_entropy_is_the_least_expected_loss():
-    _, rewards, _ = _problem()
+def test_preference_entropy_is_the_least_expected_loss(tables):
+    _, rewards, _ = tables()
     floor = preference_entropy(rewards)
     assert abs(float(floor - expected_bt_loss(rewards, rewards))) < 1e-14
     for seed in range(3):
@@ -129,19 +121,20 @@ def test_preference_entropy_is_the_least_expected_loss():
 
 
 @pytest.mark.parametrize("beta", [0.25, 2.0])
-def test_fit_reaches_the_rlhf_optimum(beta):
-    ref, rewards, _ = _problem()
+def test_fit_reaches_the_rlhf_optimum(tables, beta):
+    ref, rewards, _ = tables()
     policy, history = fit_tabular_dpo(ref, rewards, beta, steps=12)
     assert len(history) == 12 and history[0] == pytest.approx(math.log(2), abs=1e-15)
     star = optimal_policy(ref, rewards, beta)
     assert torch.allclose(policy.probs().detach(), star, atol=1e-10, rtol=0)
     offset = implicit_reward(policy.log_probs().detach(), ref, beta) - rewards
-    assert torch.allclose(offset, -log_partition(ref, rewards, beta)[:, None], atol=1e-10, rtol=0)
+    assert torch.allclose(offset, -beta * log_partition(ref, rewards, beta)[:, None], atol=1e-10,
+                          rtol=0)
     assert history[-1] - float(preference_entropy(rewards)) < 1e-12  # the least loss possible
 
 
-def test_fit_rejects_bad_arguments():
-    ref, rewards, _ = _problem()
+def test_fit_rejects_bad_arguments(tables):
+    ref, rewards, _ = tables()
     with pytest.raises(ValueError, match="steps"):
         fit_tabular_dpo(ref, rewards, 0.5, steps=0)
     with pytest.raises(ValueError, match="beta"):

@@ -1,0 +1,110 @@
+"""Bradley–Terry reward modelling: P(y_w ≻ y_l) = σ(r_w − r_l) and its loss (notebook 01)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import checks
+from helpers.numeric import DTYPE, device
+
+
+def preference_prob(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """P(chosen ≻ rejected) = σ(r_w − r_l): (batch,), (batch,) → (batch,).
+
+    Taught in: 01 §2.
+    """
+    checks.require_reward_pair(r_chosen, r_rejected)
+    return torch.sigmoid(r_chosen - r_rejected)
+
+
+def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
+    """Per-pair loss −log σ(r_w − r_l): (batch,), (batch,) → (batch,).
+
+    logsigmoid, never log(sigmoid(·)): finite loss and gradient at any margin (01 §3).
+    Taught in: 01 §2.
+    """
+    checks.require_reward_pair(r_chosen, r_rejected)
+    return -F.logsigmoid(r_chosen - r_rejected)
+
+
+def centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
+                    center_weight: float) -> torch.Tensor:
+    """mean(−log σ(r_w − r_l)) + λ·mean((r_w + r_l)²): (batch,), (batch,) → ().
+
+    The penalty λ = center_weight pins the reward's offset, which the loss alone leaves free.
+    Taught in: 01 §4.
+    """
+    checks.require_centred_bt(r_chosen, r_rejected, center_weight)
+    return (-F.logsigmoid(r_chosen - r_rejected).mean()
+            + center_weight * ((r_chosen + r_rejected) ** 2).mean())
+
+
+class RewardModel(nn.Module):
+    """r(x) = w₂ · tanh(W₁ x + b₁) + b₂ : features (batch, d) → rewards (batch,).
+
+    Taught in: 01 §4.
+    """
+
+    def __init__(self, n_features: int, hidden: int = 16, seed: int = 0):
+        checks.require_ints(n_features=(n_features, 1), hidden=(hidden, 1), seed=(seed, 0))
+        super().__init__()
+        cpu = torch.Generator().manual_seed(seed)  # identical init on every device
+        self.inner = nn.Linear(n_features, hidden)
+        self.out = nn.Linear(hidden, 1)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=cpu) / max(1, p.shape[-1]) ** 0.5)
+        self.to(device=device(), dtype=DTYPE)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """features (batch, d) → rewards (batch,)."""
+        checks.require_features(features, self.inner.in_features)
+        return self.out(torch.tanh(self.inner(features))).squeeze(-1)
+
+
+def sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
+                       gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Answer pairs i ≠ j drawn uniformly, labelled i ≻ j with probability σ(r_i − r_j).
+
+    true_reward (answers,) → (chosen, rejected) index tensors, each (n_pairs,).
+    Taught in: 01 §4.
+    """
+    checks.require_comparisons(true_reward, n_pairs)
+    return _sample_comparisons(true_reward, n_pairs, gen)
+
+
+def _sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
+                        gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    n, reward = true_reward.numel(), true_reward.detach().cpu()
+    i = torch.randint(n, (n_pairs,), generator=gen)  # drawn on the CPU: same data on any device
+    j = (i + torch.randint(1, n, (n_pairs,), generator=gen)) % n  # j ≠ i
+    first_wins = torch.rand(n_pairs, generator=gen, dtype=reward.dtype) \
+        < torch.sigmoid(reward[i] - reward[j])
+    chosen, rejected = torch.where(first_wins, i, j), torch.where(first_wins, j, i)
+    return chosen.to(true_reward.device), rejected.to(true_reward.device)
+
+
+def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
+                     rejected: torch.Tensor, steps: int = 300, lr: float = 0.5,
+                     center_weight: float = 0.0) -> list[float]:
+    """Full-batch torch.optim.SGD (momentum 0.9) on centred_bt_loss; returns the loss history.
+
+    features (answers, d); chosen, rejected (pairs,) indices into the answers. With
+    center_weight = 0 the loss is the mean Bradley–Terry loss. Plain gradient steps, not Adam:
+    Adam rescales the round-off gradient (~1e-17) of the reward's offset into full-size steps,
+    so the offset would drift.
+    Taught in: 01 §4.
+    """
+    checks.require_reward_fit(features, chosen, rejected, steps, lr)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    history = []
+    for _ in range(steps):
+        opt.zero_grad()
+        r = model(features)
+        loss = centred_bt_loss(r[chosen], r[rejected], center_weight)  # checks r is finite
+        loss.backward()
+        opt.step()
+        history.append(loss.detach().item())
+    return history

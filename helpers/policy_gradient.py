@@ -1,0 +1,104 @@
+"""The score-function (log-derivative) policy gradient of a softmax policy (notebook 03).
+
+Exact values come from enumerating the K answers; estimates from sampled answers
+(helpers.data.sample_from_logits). Shapes: logits (K,), returns (K,) (the return G of each
+answer), samples (..., N) integer answer ids.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from helpers import checks
+
+
+def expected_return(logits: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+    """E_{y∼π}[G(y)] = Σ_y π(y) G(y), π = softmax(logits), by enumeration: (K,), (K,) → ().
+
+    Taught in: 03 §1.
+    """
+    checks.require_policy(logits, returns)
+    return (torch.softmax(logits, dim=-1) * returns).sum()
+
+
+def exact_gradient(logits: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+    """∇_θ Σ_y softmax(θ)_y G(y) at θ = logits, by autograd through the exact sum: → (K,).
+
+    Taught in: 03 §1.
+    """
+    checks.require_policy(logits, returns)
+    theta = logits.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((torch.softmax(theta, dim=-1) * returns.detach()).sum(), theta)
+    return grad
+
+
+def softmax_score(logits: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+    """∇_θ log π(y) = onehot(y) − π for each sample y: (K,), (..., N) → (..., N, K).
+
+    Taught in: 03 §4.
+    """
+    checks.require_answer_ids(logits, samples)
+    return _softmax_score(logits, samples)
+
+
+def _softmax_score(logits: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+    onehot = F.one_hot(samples, logits.numel()).to(logits.dtype)  # (..., N, K)
+    return onehot - torch.softmax(logits.detach(), dim=-1)
+
+
+def score_function_terms(logits: torch.Tensor, samples: torch.Tensor, returns: torch.Tensor,
+                         baseline: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """Per-sample terms (G(y) − b) ∇log π(y): (K,), (..., N), (K,) → (..., N, K).
+
+    Taught in: 03 §4.
+    """
+    checks.require_policy_samples(logits, samples, returns)
+    return _score_function_terms(logits, samples, returns, baseline)
+
+
+def _score_function_terms(logits: torch.Tensor, samples: torch.Tensor, returns: torch.Tensor,
+                          baseline: float | torch.Tensor) -> torch.Tensor:
+    return (returns[samples] - baseline).unsqueeze(-1) * _softmax_score(logits, samples)
+
+
+def score_function_estimate(logits: torch.Tensor, samples: torch.Tensor, returns: torch.Tensor,
+                            baseline: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """Monte-Carlo gradient ĝ = mean_n (G(y_n) − b) ∇log π(y_n): (..., N) samples → (..., K).
+
+    With ∇log π(y) = onehot(y) − π, the mean is (Σ_n w_n onehot(y_n)) / N − mean(w) π for the
+    weights w_n = G(y_n) − b: a scatter-add over the samples, without (..., N, K) one-hot terms.
+    Taught in: 03 §4.
+    """
+    checks.require_policy_samples(logits, samples, returns)
+    w = returns[samples] - baseline  # (..., N)
+    sums = torch.zeros(*samples.shape[:-1], logits.numel(), dtype=w.dtype, device=w.device)
+    sums.scatter_add_(-1, samples, w)  # (..., K): Σ_n w_n onehot(y_n)
+    probs = torch.softmax(logits.detach(), dim=-1)
+    return sums / samples.shape[-1] - w.mean(-1, keepdim=True) * probs
+
+
+def optimal_baseline(logits: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+    """The variance-minimising constant b* = E[G ‖∇log π‖²] / E[‖∇log π‖²], exact: → ().
+
+    Taught in: 03 §5.
+    """
+    checks.require_policy(logits, returns)
+    probs = torch.softmax(logits.detach(), dim=-1)
+    answers = torch.arange(logits.numel(), device=logits.device)
+    sq_norm = _softmax_score(logits, answers).pow(2).sum(-1)  # ‖∇log π(y)‖², (K,)
+    return (probs * returns * sq_norm).sum() / (probs * sq_norm).sum()
+
+
+def estimator_variance(logits: torch.Tensor, returns: torch.Tensor,
+                       baseline: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """V(b) = E‖(G − b)∇log π − ∇E[G]‖², the variance of one sample's term, exact: → ().
+
+    Taught in: 03 §4, §5.
+    """
+    checks.require_policy(logits, returns)
+    probs = torch.softmax(logits.detach(), dim=-1)
+    answers = torch.arange(logits.numel(), device=logits.device)
+    terms = _score_function_terms(logits, answers, returns, baseline)  # (K, K)
+    mean = (probs.unsqueeze(-1) * terms).sum(0)  # = ∇E[G]
+    return (probs * (terms - mean).pow(2).sum(-1)).sum()

@@ -1,0 +1,144 @@
+"""Unit tests of helpers.bradley_terry against independent references (naive formulas, loops)."""
+
+import math
+
+import pytest
+import torch
+
+from helpers.bradley_terry import (
+    RewardModel,
+    bradley_terry_loss,
+    centred_bt_loss,
+    fit_reward_model,
+    preference_prob,
+    sample_comparisons,
+)
+from helpers.numeric import generator
+
+D = torch.float64
+
+
+def test_bradley_terry_loss_against_the_naive_formula():
+    rw = torch.tensor([0.3, -1.0, 2.0], dtype=D)
+    rl = torch.tensor([0.0, 0.5, -3.0], dtype=D)
+    naive = -torch.log(1 / (1 + torch.exp(-(rw - rl))))
+    assert torch.allclose(bradley_terry_loss(rw, rl), naive, atol=1e-15)
+    assert torch.allclose(preference_prob(rw, rl), torch.exp(-naive), atol=1e-15)
+
+
+def test_bradley_terry_loss_is_finite_at_extremes_in_float32():
+    rw = torch.tensor([200.0, -200.0], requires_grad=True)
+    loss = bradley_terry_loss(rw, torch.zeros(2)).sum()
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(rw.grad).all()
+    assert rw.grad[0] == 0 and rw.grad[1] == pytest.approx(-1.0)
+
+
+def test_bradley_terry_gradient_closed_form():
+    rw = torch.linspace(-5, 5, 11, dtype=D, requires_grad=True)
+    rl = torch.zeros(11, dtype=D, requires_grad=True)
+    bradley_terry_loss(rw, rl).sum().backward()
+    assert torch.allclose(rw.grad, -torch.sigmoid(-(rw - rl)).detach(), atol=1e-15)
+    assert torch.allclose(rl.grad, -rw.grad, atol=1e-15)
+
+
+def test_bradley_terry_rejects_bad_input():
+    with pytest.raises(ValueError, match="r_chosen, r_rejected"):
+        bradley_terry_loss(torch.ones(2), torch.ones(3))
+    with pytest.raises(ValueError, match="r_chosen"):
+        bradley_terry_loss(torch.tensor([float("nan")]), torch.ones(1))
+    with pytest.raises(ValueError, match="r_rejected"):
+        preference_prob(torch.ones(1), torch.tensor([float("inf")]))
+
+
+@pytest.mark.parametrize("weight", [0.0, 1e-3, 0.7])
+def test_centred_bt_loss_against_a_loop_and_its_gradient(weight):
+    gen = generator(3)
+    rw = torch.randn(6, generator=gen, dtype=D, requires_grad=True)
+    rl = torch.randn(6, generator=gen, dtype=D, requires_grad=True)
+    loop = sum(math.log1p(math.exp(-(a - b))) + weight * (a + b) ** 2
+               for a, b in zip(rw.tolist(), rl.tolist(), strict=True)) / 6
+    got = centred_bt_loss(rw, rl, weight)
+    assert got.shape == () and abs(float(got.detach()) - loop) < 1e-14
+    got.backward()
+    d = (rw - rl).detach()
+    s = (rw + rl).detach()
+    assert torch.allclose(rw.grad, (-torch.sigmoid(-d) + 2 * weight * s) / 6, atol=1e-15)
+    assert torch.allclose(rl.grad, (torch.sigmoid(-d) + 2 * weight * s) / 6, atol=1e-15)
+
+
+def test_centred_bt_loss_rejects_bad_input():
+    with pytest.raises(ValueError, match="center_weight"):
+        centred_bt_loss(torch.ones(2), torch.ones(2), -1.0)
+    with pytest.raises(ValueError, match="r_chosen, r_rejected"):
+        centred_bt_loss(torch.ones(2), torch.ones(1), 0.1)
+
+
+def test_sample_comparisons_follow_the_preference_probability():
+    reward = torch.tensor([0.0, 1.0], dtype=D)
+    chosen, rejected = sample_comparisons(reward, 20000, generator(0))
+    assert (chosen != rejected).all()
+    frac = (chosen == 1).double().mean()
+    assert abs(float(frac) - float(torch.sigmoid(torch.tensor(1.0)))) < 0.02
+    with pytest.raises(ValueError, match="true_reward"):
+        sample_comparisons(torch.ones(1), 5, generator(0))
+    with pytest.raises(ValueError, match="n_pairs"):
+        sample_comparisons(reward, 0, generator(0))
+
+
+def test_reward_model_offset_gets_no_gradient_and_centering_pins_it():
+    gen = generator(0)
+    feats = torch.randn(6, 3, dtype=D, generator=gen)
+    true = feats @ torch.tensor([1.0, -1.0, 0.5], dtype=D)
+    chosen, rejected = sample_comparisons(true, 200, gen)
+    model = RewardModel(3, seed=1)
+    bias0 = model.out.bias.detach().clone()
+    history = fit_reward_model(model, feats, chosen, rejected, steps=50)
+    assert history[-1] < history[0]
+    assert torch.allclose(model.out.bias.detach(), bias0, atol=1e-12, rtol=0)  # offset unseen
+    centered = RewardModel(3, seed=1)
+    fit_reward_model(centered, feats, chosen, rejected, steps=50, center_weight=1.0)
+    assert not torch.allclose(centered.out.bias.detach(), bias0, atol=1e-3, rtol=0)
+
+
+def test_fit_reward_model_takes_sgd_steps_with_momentum():
+    """The history of fit_reward_model is torch.optim.SGD(momentum=0.9) on centred_bt_loss."""
+    gen = generator(2)
+    feats = torch.randn(5, 2, dtype=D, generator=gen)
+    chosen, rejected = sample_comparisons(feats[:, 0], 30, gen)
+    history = fit_reward_model(RewardModel(2, seed=4), feats, chosen, rejected, steps=5,
+                               lr=0.3, center_weight=0.1)
+    model = RewardModel(2, seed=4)
+    velocity = [torch.zeros_like(p) for p in model.parameters()]
+    for want in history:  # v ← 0.9 v + g;  p ← p − lr v, written out
+        r = model(feats)
+        loss = centred_bt_loss(r[chosen], r[rejected], 0.1)
+        assert abs(float(loss.detach()) - want) < 1e-12
+        grads = torch.autograd.grad(loss, list(model.parameters()))
+        with torch.no_grad():
+            for p, v, g in zip(model.parameters(), velocity, grads, strict=True):
+                v.mul_(0.9).add_(g)
+                p.sub_(0.3 * v)
+
+
+def test_fit_reward_model_rejects_bad_arguments():
+    feats = torch.zeros(3, 2, dtype=D)
+    idx = torch.tensor([0, 1])
+    model = RewardModel(2)
+    with pytest.raises(ValueError, match="center_weight"):
+        fit_reward_model(model, feats, idx, idx.flip(0), center_weight=-1)
+    with pytest.raises(ValueError, match="steps"):
+        fit_reward_model(model, feats, idx, idx.flip(0), steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        fit_reward_model(model, feats, idx, idx.flip(0), lr=0.0)
+    with pytest.raises(ValueError, match="chosen, rejected"):
+        fit_reward_model(model, feats, idx, idx[:1])
+    with pytest.raises(ValueError, match="features"):
+        fit_reward_model(model, feats[0], idx, idx.flip(0))
+
+
+def test_reward_model_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="n_features"):
+        RewardModel(0)
+    with pytest.raises(ValueError, match="hidden"):
+        RewardModel(2, hidden=0)

@@ -1,0 +1,157 @@
+"""Unit tests of helpers.checks, and of the rule it serves: a public helper checks its arguments
+in its first line, with one call into checks, and raises ValueError nowhere else."""
+
+import ast
+import inspect
+
+import pytest
+import torch
+
+from helpers import (
+    bradley_terry,
+    checks,
+    data,
+    dpo,
+    kl,
+    models,
+    numeric,
+    optimum,
+    plots,
+    policy_gradient,
+    tabular_dpo,
+    toyworld,
+)
+
+D = torch.float64
+MATH = [bradley_terry, data, dpo, kl, models, numeric, optimum, plots, policy_gradient,
+        tabular_dpo, toyworld]
+# nothing to check (to_numpy, trainable, label, use_style), or every argument passed straight
+# to a helper that checks it (fit_proxy)
+NO_CHECK = {"numeric.to_numpy", "models.trainable", "plots.label", "plots.use_style",
+            "toyworld.fit_proxy"}
+READS_FIRST = {"numeric.device"}  # checks the RLHF_DEVICE setting once it has read it
+NOT_TAUGHT = {"numeric", "plots"}  # utilities, not formulas of the course
+
+
+def _public_functions():
+    for module in MATH:
+        tree = ast.parse(inspect.getsource(module))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                yield f"{module.__name__.split('.')[-1]}.{node.name}", node
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef) and item.name in ("__init__", "forward"):
+                        yield f"{module.__name__.split('.')[-1]}.{node.name}.{item.name}", item
+
+
+def _is_check(stmt: ast.stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Attribute)
+            and isinstance(stmt.value.func.value, ast.Name) and stmt.value.func.value.id == "checks")
+
+
+def _body(node: ast.FunctionDef) -> list[ast.stmt]:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return body
+
+
+def _ids(x) -> str:
+    return x if isinstance(x, str) else ""
+
+
+@pytest.mark.parametrize("name, node", list(_public_functions()), ids=_ids)
+def test_public_helpers_check_in_one_first_line(name, node):
+    calls = [n for n in ast.walk(node) if isinstance(n, ast.Attribute)
+             and isinstance(n.value, ast.Name) and n.value.id == "checks"]
+    if name in NO_CHECK:
+        assert not calls, f"{name}: listed as checking nothing, but calls checks"
+        return
+    first = _body(node)[1 if name in READS_FIRST else 0]
+    assert _is_check(first), f"{name}: the first line after the docstring is not a check"
+    assert len(calls) == 1, f"{name}: expected one call into checks, got {len(calls)}"
+
+
+@pytest.mark.parametrize("name, node", [(n, f) for n, f in _public_functions()
+                                        if n.split(".")[0] not in NOT_TAUGHT and n.count(".") == 1
+                                        and n not in NO_CHECK],
+                         ids=_ids)
+def test_formulas_say_where_they_are_taught(name, node):
+    assert "Taught in: " in (ast.get_docstring(node) or ""), f"{name}: no 'Taught in:' line"
+
+
+@pytest.mark.parametrize("module", MATH, ids=lambda m: m.__name__)
+def test_value_errors_are_raised_only_in_checks(module):
+    raises = [n.lineno for n in ast.walk(ast.parse(inspect.getsource(module)))
+              if isinstance(n, ast.Raise) and n.exc is not None
+              and "ValueError" in ast.unparse(n.exc)]
+    assert not raises, f"{module.__name__} raises ValueError itself at lines {raises}"
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def test_require_finite_positive_nonnegative_in_range():
+    checks.require_finite("x", torch.ones(2))
+    with pytest.raises(ValueError, match="x: expected finite"):
+        checks.require_finite("x", torch.tensor([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="beta: expected a finite number > 0"):
+        checks.require_positive("beta", 0.0)
+    checks.require_nonnegative("beta", 0.0)
+    for bad in (-1.0, float("nan"), float("inf"), "1", True):
+        with pytest.raises(ValueError, match="beta: expected a finite number >= 0"):
+            checks.require_nonnegative("beta", bad)
+    checks.require_in_range("eps", 0.0, 0.0, 0.5)
+    with pytest.raises(ValueError, match=r"eps: expected a number in \[0, 0.5\), got 0.5"):
+        checks.require_in_range("eps", 0.5, 0.0, 0.5)
+
+
+def test_require_ints_names_the_argument_and_its_minimum():
+    checks.require_ints(n=(1, 1), seed=(0, 0))
+    for bad in (0, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="n: expected an integer >= 1, got"):
+            checks.require_ints(seed=(0, 0), n=(bad, 1))
+
+
+def test_require_shapes():
+    with pytest.raises(ValueError, match="a, b: expected the same shape"):
+        checks.require_same_shape("a, b", torch.ones(2), torch.ones(3))
+    with pytest.raises(ValueError, match=r"v: expected shape \(n,\) with n >= 2"):
+        checks.require_vector("v", torch.ones(1), min_len=2)
+    with pytest.raises(ValueError, match="t: expected a"):
+        checks.require_table("t", torch.ones(3, 1))
+    with pytest.raises(ValueError, match="t: expected finite"):
+        checks.require_table("t", torch.tensor([[0.0, float("inf")]]))
+
+
+def test_require_logprob_table():
+    good = torch.log(torch.tensor([[0.5, 0.5], [1.0, 0.0]], dtype=D))
+    checks.require_logprob_table("ref", good)
+    with pytest.raises(ValueError, match="ref: expected each row to sum to 1"):
+        checks.require_logprob_table("ref", good - 0.1)
+    with pytest.raises(ValueError, match="<= 0"):
+        checks.require_logprob_table("ref", good + 0.5)
+    with pytest.raises(ValueError, match="table"):
+        checks.require_logprob_table("ref", good[0])
+    with pytest.raises(ValueError, match="p, q: expected the same shape"):
+        checks.require_logprob_tables(p=good, q=good[:, :1])
+
+
+def test_require_logprobs_any_shape():
+    checks.require_logprobs("lp", torch.tensor([[-1.0, float("-inf")], [0.0, -2.0]]))
+    for bad in (torch.tensor([0.5]), torch.tensor([float("nan")]), torch.tensor([float("inf")])):
+        with pytest.raises(ValueError, match="lp: expected log-probabilities"):
+            checks.require_logprobs("lp", bad)
+
+
+def test_require_pair_logps():
+    good = torch.tensor([-1.0, -2.0], dtype=D)
+    checks.require_pair_logps(a=good, b=good)
+    with pytest.raises(ValueError, match="a, b: expected the same shape"):
+        checks.require_pair_logps(a=good, b=good[:1])
+    with pytest.raises(ValueError, match=r"a: expected shape \(batch,\)"):
+        checks.require_pair_logps(a=good[None], b=good[None])
+    with pytest.raises(ValueError, match="b: expected finite"):
+        checks.require_pair_logps(a=good, b=torch.tensor([-1.0, float("-inf")], dtype=D))
