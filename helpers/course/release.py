@@ -111,10 +111,10 @@ def release(paths: list[Path], out: Path, course: Course | None = None, force: b
     for path in paths:
         if path.suffix != ".ipynb" or not path.is_file():
             raise CourseError(f"NOTEBOOK: expected an existing .ipynb file, got {str(path)!r}")
-    writable_dir(out, f"--out {out}")
     if reason := refusal(paths, out, course or COURSE, force):
         raise CourseError(f"refused: {reason}")
     notebooks = {path: read_notebook(path) for path in paths}
+    writable_dir(out, f"--out {out}")
     return write_release(notebooks, out)
 
 

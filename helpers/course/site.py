@@ -55,22 +55,26 @@ def check_target(out: Path) -> None:
                           "remove it or pick another directory")
 
 
-def render(notebooks: dict[Path, object], out: Path, run: bool = False) -> list[Path]:
+def execute_all(notebooks: dict[Path, object]) -> None:
+    """Run each {path: notebook} afresh, in place, with progress shown; CourseError at the first failure."""
+    from helpers.course.report import execute
+
+    progress = Progress(len(notebooks))
+    for path, nb in notebooks.items():
+        progress.start(path.stem)
+        seconds, error = execute(nb, path)
+        progress.done(f"FAILED: {error}" if error else f"{seconds:.1f} s")
+        if error:
+            raise CourseError(f"{path}: failed when executed ({error}); nothing written")
+
+
+def render(notebooks: dict[Path, object], out: Path) -> list[Path]:
     """Write one HTML page per notebook ({path: node}), index.html and the marker into `out`."""
     from nbconvert import HTMLExporter
 
-    from helpers.course.report import execute
-
     exporter = HTMLExporter(template_name="lab")
     entries, pages = [], []
-    progress = Progress(len(notebooks))
     for path, nb in notebooks.items():
-        if run:
-            progress.start(path.stem)
-            seconds, error = execute(nb, path)
-            progress.done(f"FAILED: {error}" if error else f"{seconds:.1f} s")
-            if error:
-                raise CourseError(f"{path}: failed when executed ({error}); nothing written")
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title(nb, path.stem)}})
         page = out / f"{path.stem}.html"
         page.write_text(body, encoding="utf-8")
@@ -90,9 +94,11 @@ def build(paths: list[Path], out: Path, run: bool = False) -> list[Path]:
     check_target(out)
     out = out.resolve()
     notebooks = {p: read_notebook(p) for p in paths}  # a corrupt notebook stops here: nothing written
+    if run:
+        execute_all(notebooks)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
     try:
-        pages = render(notebooks, staging, run)
+        pages = render(notebooks, staging)
         os.chmod(staging, 0o755)
         replace_dir(staging, out)
     finally:

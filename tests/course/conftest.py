@@ -18,6 +18,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers.course import COURSE, Course
+from helpers.course.cli import main
 
 SCRIPT = Path(sys.executable).with_name("rlhf-course")  # installed by `pip install -e .`
 SCRATCH_CLAIMS = "## Sheet part 1(a)\n- C1.1 a\n- C1.2 b\n"
@@ -92,6 +93,21 @@ class Cli:
 def cli(tmp_path: Path) -> Cli:
     """Runs `rlhf-course` with tmp_path as the working directory."""
     return Cli(tmp_path)
+
+
+@pytest.fixture
+def course_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
+    """`rlhf-course ARGS` called in this process from tmp_path, sharing the test's imports (the
+    notebook machinery, nbgrader, torch): (exit status, stdout, stderr). For runs that must work;
+    the failure modes run the real command through `cli`."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: object) -> tuple[int, str, str]:
+        status = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+    return run
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

@@ -109,14 +109,14 @@ def test_release_removes_every_solution_and_hidden_test(path):
 # --------------------------------------------------------------------------- rlhf-course release
 
 
-def test_release_writes_every_notebook_and_a_manifest_and_may_write_again(cli, tmp_path):
+def test_release_writes_every_notebook_and_a_manifest_and_may_write_again(course_main, tmp_path):
     for _ in range(2):  # the second run overwrites only what the first wrote
-        result = cli("release", "--out", "out")
-        assert result.returncode == 0, result.stderr
+        status, out, err = course_main("release", "--out", "out")
+        assert status == 0, err
     assert sorted(p.name for p in (tmp_path / "out").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
     manifest = json.loads((tmp_path / "out" / MANIFEST).read_text(encoding="utf-8"))
     assert manifest == {"written": [p.name for p in NOTEBOOKS]}
-    assert result.stdout.count("released ") == len(NOTEBOOKS)
+    assert out.count("released ") == len(NOTEBOOKS)
 
 
 @pytest.fixture
@@ -136,8 +136,8 @@ def test_release_never_writes_over_the_notebooks_it_releases(source_course, cli,
     assert files_of(source_course.root) == before
 
 
-def test_release_refuses_a_directory_of_source_notebooks_unless_forced(cli, tmp_path, solution_notebook,
-                                                                      files_of):
+def test_release_refuses_a_directory_of_source_notebooks_unless_forced(cli, course_main, tmp_path,
+                                                                      solution_notebook, files_of):
     sources = tmp_path / "sources"
     sources.mkdir()
     shutil.copy(solution_notebook, sources / "mine.ipynb")
@@ -145,12 +145,12 @@ def test_release_refuses_a_directory_of_source_notebooks_unless_forced(cli, tmp_
     message = cli.refuses("release", "--out", sources, solution_notebook)
     assert "holds source notebooks (mine.ipynb)" in message and "--force" in message
     assert files_of(sources) == before
-    assert cli("release", "--out", sources, "--force", solution_notebook).returncode == 0
+    assert course_main("release", "--out", sources, "--force", solution_notebook)[0] == 0
     assert files_of(sources)["mine.ipynb"] == before["mine.ipynb"]
 
 
-def test_release_refuses_to_overwrite_a_file_it_did_not_write_unless_forced(cli, tmp_path, solution_notebook,
-                                                                           files_of):
+def test_release_refuses_to_overwrite_a_file_it_did_not_write_unless_forced(cli, course_main, tmp_path,
+                                                                           solution_notebook, files_of):
     out = tmp_path / "out"
     out.mkdir()
     (out / solution_notebook.name).write_text("my notes\n", encoding="utf-8")
@@ -158,7 +158,7 @@ def test_release_refuses_to_overwrite_a_file_it_did_not_write_unless_forced(cli,
     message = cli.refuses("release", "--out", out, solution_notebook)
     assert f"would overwrite {solution_notebook.name}, not written by a release" in message
     assert files_of(out) == before
-    assert cli("release", "--out", out, "--force", solution_notebook).returncode == 0
+    assert course_main("release", "--out", out, "--force", solution_notebook)[0] == 0
     assert "BEGIN SOLUTION" not in (out / solution_notebook.name).read_text(encoding="utf-8")
 
 

@@ -3,30 +3,31 @@
 import pytest
 
 
-def test_report_executes_collects_and_writes(scratch_course, cli, tmp_path):
-    result = cli("report", "--root", scratch_course.root, "--out", "build/report.md")
-    assert result.returncode == 0, result.stderr
+def test_report_executes_collects_and_writes(scratch_course, course_main, tmp_path):
+    status, out, err = course_main("report", "--root", scratch_course.root, "--out", "build/report.md")
+    assert status == 0, err
     text = (tmp_path / "build" / "report.md").read_text(encoding="utf-8")
     assert text.startswith("# Claims report") and "| C1.1 | 1(a) | holds | 01_a | first |" in text
-    assert "[1/2] 01_a ... 1 verdicts" in result.stdout and "[2/2] 02_b ... 1 verdicts" in result.stdout
-    assert "\r" not in result.stdout, "progress on a pipe is plain lines"
+    assert "[1/2] 01_a ... 1 verdicts" in out and "[2/2] 02_b ... 1 verdicts" in out
+    assert "\r" not in out, "progress off a terminal is plain lines"
 
 
 def test_a_failing_notebook_and_a_missing_verdict_fail_the_report_without_colour_codes(
-        scratch_course, cli, tmp_path, make_notebook):
+        scratch_course, course_main, tmp_path, make_notebook):
     make_notebook(scratch_course.notebooks()[2], code="raise RuntimeError('broken')")
-    result = cli("report", "--root", scratch_course.root, "--out", "r.md")
-    assert result.returncode == 1 and "[2/2] 02_b ... FAILED" in result.stdout
+    status, out, err = course_main("report", "--root", scratch_course.root, "--out", "r.md")
+    assert status == 1 and "[2/2] 02_b ... FAILED" in out
     text = (tmp_path / "r.md").read_text(encoding="utf-8")
     assert "- 02_b: RuntimeError: broken" in text and "- C1.2: no verdict" in text
-    assert "\x1b[" not in text and "\x1b[" not in result.stderr
-    assert "rlhf-course report: 02_b: RuntimeError: broken" in result.stderr.splitlines()
+    assert "\x1b[" not in text and "\x1b[" not in err
+    assert "rlhf-course report: 02_b: RuntimeError: broken" in err.splitlines()
 
 
-def test_a_subset_needs_no_verdict_from_the_notebooks_left_out(scratch_course, cli):
-    result = cli("report", "--root", scratch_course.root, "--out", "r.md", "--notebooks", "01")
-    assert result.returncode == 0, result.stderr
-    assert "[1/1] 01_a" in result.stdout and "02_b" not in result.stdout
+def test_a_subset_needs_no_verdict_from_the_notebooks_left_out(scratch_course, course_main):
+    status, out, err = course_main("report", "--root", scratch_course.root, "--out", "r.md",
+                                   "--notebooks", "01")
+    assert status == 0, err
+    assert "[1/1] 01_a" in out and "02_b" not in out
 
 
 def test_an_unknown_notebook_is_refused(scratch_course, cli):
@@ -55,6 +56,8 @@ def test_an_out_path_that_cannot_or_must_not_be_written_is_refused_before_anythi
     assert files_of(tmp_path) == before
 
 
-def test_a_claims_file_without_claims_is_named(scratch_course, cli):
+def test_a_claims_file_without_claims_is_named(scratch_course, course_main):
     scratch_course.claims_file.write_text("# nothing\n", encoding="utf-8")
-    assert str(scratch_course.claims_file) in cli.refuses("report", "--root", scratch_course.root)
+    status, _, err = course_main("report", "--root", scratch_course.root)
+    assert status == 1 and err.startswith(f"rlhf-course report: {scratch_course.claims_file}: ")
+    assert len(err.splitlines()) == 1

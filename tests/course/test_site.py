@@ -10,10 +10,11 @@ def leftovers(directory):
     return sorted(p.name for p in directory.iterdir() if p.name.startswith(".html."))
 
 
-def test_site_builds_pages_and_an_index_in_course_order_and_rebuilds_in_place(scratch_course, cli, tmp_path):
+def test_site_builds_pages_and_an_index_in_course_order_and_rebuilds_in_place(scratch_course, course_main,
+                                                                              tmp_path):
     for _ in range(2):  # the second build replaces the first
-        result = cli("site", "--root", scratch_course.root, "--out", "html")
-        assert result.returncode == 0, result.stderr
+        status, _, err = course_main("site", "--root", scratch_course.root, "--out", "html")
+        assert status == 0, err
     pages = sorted(p.name for p in (tmp_path / "html").glob("*.html"))
     assert pages == ["00_overview.html", "01_a.html", "02_b.html", "index.html"]
     index = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
@@ -22,9 +23,9 @@ def test_site_builds_pages_and_an_index_in_course_order_and_rebuilds_in_place(sc
 
 
 @pytest.mark.parametrize("execute", [False, True], ids=["corrupt", "failing-with-execute"])
-def test_a_bad_notebook_leaves_the_previous_build_untouched(scratch_course, cli, tmp_path, files_of,
-                                                           make_notebook, execute):
-    assert cli("site", "--root", scratch_course.root, "--out", "html").returncode == 0
+def test_a_bad_notebook_leaves_the_previous_build_untouched(scratch_course, cli, course_main, tmp_path,
+                                                           files_of, make_notebook, execute):
+    assert course_main("site", "--root", scratch_course.root, "--out", "html")[0] == 0
     before = files_of(tmp_path / "html")
     bad = scratch_course.notebooks()[2]
     if execute:
