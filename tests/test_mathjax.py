@@ -12,14 +12,14 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.course import COURSE, ROOT
+
 CHECKER = ROOT / "tests" / "mathjax"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = COURSE.notebooks()
 CODE = re.compile(r"```.*?```|~~~.*?~~~|`[^`\n]*`", re.S)
 
 
