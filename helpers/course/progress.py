@@ -6,7 +6,7 @@
         ...
         progress.done("12 verdicts, 4.1 s")
 
-On a terminal, `start` draws `[####····] 3/8 03_policy_gradient ...` over the previous bar and
+On a terminal, `start` draws `[####....] 3/8 03_policy_gradient ...` over the previous bar and
 `done` replaces the bar with the finished step's line. Elsewhere (CI logs, pipes) each step is one
 plain line, `[3/8] 03_policy_gradient ... 12 verdicts, 4.1 s`, its first half flushed at the start
 so that a step that hangs shows which one.
@@ -36,7 +36,7 @@ class Progress:
         self.count, self.name = self.count + 1, name
         if self.tty:
             filled = self.width * (self.count - 1) // max(self.total, 1)
-            bar = "#" * filled + "·" * (self.width - filled)
+            bar = "#" * filled + "." * (self.width - filled)
             self._write(f"{_CLEAR}[{bar}] {self.count}/{self.total} {name} ...")
         else:
             self._write(f"{self._label()} ... ")

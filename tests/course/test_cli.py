@@ -103,8 +103,8 @@ def test_progress_redraws_a_bar_on_a_terminal():
     progress.start("01_a")
     progress.done("ok")
     progress.start("02_b")
-    assert stream.getvalue() == ("\r\x1b[K[····] 1/4 01_a ...\r\x1b[K[1/4] 01_a ... ok\n"
-                                 "\r\x1b[K[#···] 2/4 02_b ...")
+    assert stream.getvalue() == ("\r\x1b[K[....] 1/4 01_a ...\r\x1b[K[1/4] 01_a ... ok\n"
+                                 "\r\x1b[K[#...] 2/4 02_b ...")
 
 
 def test_progress_rejects_a_negative_total():
