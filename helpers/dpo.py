@@ -25,7 +25,7 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     (DPO for ε = 0); ipo=True: (h − 1/(2β))²; reference_free=True: the reference log-ratio is 0,
     i.e. π_ref uniform. Rewards β log(π/π_ref) use the reference in every case, as the official
     code does.
-    Taught in: 05 §4, §8.
+    Taught in: 05 §4, §8 (IPO, cDPO: 07 §3; reference_free: 07 §7).
     """
     checks.require_dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
                        reference_rejected_logps, beta, label_smoothing, ipo)
@@ -50,7 +50,7 @@ def simpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.T
 
     The log-probs are length-averaged (sequence_logprobs(..., average=True)) and there is no
     reference model; γ is the target reward margin. (batch,), (batch,) → (batch,).
-    Taught in: 07 (the DPO variants notebook, in preparation).
+    Taught in: 07 §6.
     """
     checks.require_simpo(policy_chosen_logps, policy_rejected_logps, beta, gamma, label_smoothing)
     margin = beta * (policy_chosen_logps - policy_rejected_logps) - gamma  # βh − γ
