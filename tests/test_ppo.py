@@ -202,6 +202,12 @@ def test_per_token_rewards_reject_bad_input(change, name):
         ppo.per_token_rewards(**args)
 
 
+def test_per_token_rewards_reject_an_empty_batch():
+    empty = torch.zeros(0, 5, dtype=D)
+    with pytest.raises(ValueError, match="logps"):
+        ppo.per_token_rewards(torch.zeros(0, dtype=D), empty, empty, torch.zeros(0, 5, dtype=torch.bool), 0.1)
+
+
 # --------------------------------------------------------------------------- reward_to_go
 
 
