@@ -82,3 +82,16 @@ def test_symbol_factories():
     assert [s.name for s in q] == ["q_0", "q_1", "q_2"]
     with pytest.raises(ValueError, match="k"):
         symbolic.probability_vector("q", 0)
+
+
+def test_a_symbol_that_cancels_in_the_difference_still_gets_values():
+    u, v = sp.symbols("u v", real=True)
+    base = u * sp.exp(sp.sin(v))
+    lhs = base + sp.exp(sp.cos(x)) * sp.sin(x) ** 3
+    rhs = base + sp.exp(sp.cos(x)) * sp.sin(x) ** 3 * (1 + sp.sin(x) ** 2 / 1000)
+    assert not symbolic.equal(lhs, rhs)[0]
+
+
+def test_equal_refuses_when_no_point_can_be_evaluated():
+    ok, method = symbolic.equal(sp.Function("f")(x) * x, sp.Function("f")(x) * sp.Abs(x) + 0 * x)
+    assert not ok and "undecided" in method
