@@ -119,6 +119,14 @@ def require_pair_logps(**logps: torch.Tensor) -> None:
         require_logprobs(name, x)
 
 
+def require_features(features: torch.Tensor, n_features: int, dims: int | None = None) -> None:
+    """features (..., n_features); with dims, exactly that many dimensions."""
+    if features.dim() < 1 or features.shape[-1] != n_features or (dims and features.dim() != dims):
+        want = "(prompts, answers, " if dims == 3 else "(..., "
+        raise ValueError(f"features: expected shape {want}{n_features}), "
+                         f"got {tuple(features.shape)}")
+
+
 def require_device_name(name: str) -> None:
     """ValueError unless the RLHF_DEVICE setting is one of DEVICES and is available."""
     if name not in DEVICES:
@@ -435,14 +443,6 @@ def require_grads(grads: Sequence[torch.Tensor | None]) -> None:
 
 
 # --------------------------------------------------------------------------- toyworld
-
-
-def require_features(features: torch.Tensor, n_features: int, dims: int | None = None) -> None:
-    """features (..., n_features); with dims, exactly that many dimensions."""
-    if features.dim() < 1 or features.shape[-1] != n_features or (dims and features.dim() != dims):
-        want = "(prompts, answers, " if dims == 3 else "(..., "
-        raise ValueError(f"features: expected shape {want}{n_features}), "
-                         f"got {tuple(features.shape)}")
 
 
 def require_world(n_prompts: int, n_answers: int) -> None:
