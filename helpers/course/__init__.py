@@ -70,17 +70,26 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
+def check_dir_path(path: Path, flag: str) -> None:
+    """Raise CourseError (starting with `flag`, the option as given) if `path` or its nearest existing
+    ancestor is not a directory: checked before any work, without creating anything."""
+    where = "" if flag.endswith(str(path)) else f" {path}"
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        place = "is" if existing == path else f"lies under {existing}, which is"
+        raise CourseError(f"{flag}:{where} {place} a file, expected a directory")
+
+
 def writable_dir(path: Path, flag: str) -> Path:
     """Create directory `path` if needed and prove it writable, or raise CourseError starting with
     `flag` (the option as given, e.g. "--out build/report.md")."""
-    where = "" if flag.endswith(str(path)) else f" {path}"
-    if path.exists() and not path.is_dir():
-        raise CourseError(f"{flag}:{where} is a file, expected a directory")
+    check_dir_path(path, flag)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
+        where = "" if flag.endswith(str(path)) else f" {path}"
         raise CourseError(f"{flag}:{where} not writable ({exc.strerror or exc})") from None
     return path
 

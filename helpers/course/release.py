@@ -19,7 +19,15 @@ import argparse
 import json
 from pathlib import Path
 
-from helpers.course import COURSE, Course, CourseError, read_notebook, writable_dir, write_atomic
+from helpers.course import (
+    COURSE,
+    Course,
+    CourseError,
+    check_dir_path,
+    read_notebook,
+    writable_dir,
+    write_atomic,
+)
 from helpers.course.cli import add_verb
 
 MANIFEST = ".rlhf-release.json"
@@ -111,6 +119,7 @@ def release(paths: list[Path], out: Path, course: Course | None = None, force: b
     for path in paths:
         if path.suffix != ".ipynb" or not path.is_file():
             raise CourseError(f"NOTEBOOK: expected an existing .ipynb file, got {str(path)!r}")
+    check_dir_path(out, f"--out {out}")
     if reason := refusal(paths, out, course or COURSE, force):
         raise CourseError(f"refused: {reason}")
     notebooks = {path: read_notebook(path) for path in paths}
