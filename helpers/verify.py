@@ -137,6 +137,30 @@ def as_bool(name: str, value) -> bool:
     raise ValueError(f"{name}: expected a bool (a comparison's result), got {shown}")
 
 
+# --------------------------------------------------------------------------- exercise answers
+
+
+def expect_tensor(answer, shape: tuple[int, ...], what: str = "your answer",
+                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """The check an exercise's test cell runs first: `answer` is a `dtype` tensor of `shape`.
+
+    AssertionError in words a student can act on ("expected a float64 tensor of shape (4,), got
+    a list"), instead of torch's "Float did not match Double" further down. Returns the answer.
+    """
+    def described(x) -> str:
+        if isinstance(x, torch.Tensor):
+            return f"a {str(x.dtype).removeprefix('torch.')} tensor of shape {tuple(x.shape)}"
+        return "None" if x is None else f"a {type(x).__name__}"
+
+    wanted = f"a {str(dtype).removeprefix('torch.')} tensor of shape {tuple(shape)}"
+    if not (isinstance(answer, torch.Tensor) and answer.dtype == dtype
+            and tuple(answer.shape) == tuple(shape)):
+        raise AssertionError(f"{what}: expected {wanted}, got {described(answer)}")
+    if answer.is_floating_point() and not torch.isfinite(answer).all():
+        raise AssertionError(f"{what}: expected finite values, got NaN or inf")
+    return answer
+
+
 # --------------------------------------------------------------------------- silent asserts
 # For the supporting steps of a claim: they assert (with a clear message) but print nothing,
 # so each claim still ends in exactly one verdict line.

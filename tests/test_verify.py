@@ -196,3 +196,18 @@ def test_parse_verdicts_ignores_other_lines():
 def test_summary_rows_are_not_verdict_lines():
     verify.check_condition("C9.8", True, "row", method="m", bound="b", controls={"w": False})
     assert verify.parse_verdicts(verify.summary(["C9.8"])) == []
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    (torch.zeros(3, dtype=torch.float32), "got a float32 tensor of shape (3,)"),
+    ([0.0, 0.0, 0.0], "got a list"),
+    (None, "got None"),
+    (torch.zeros(2, dtype=torch.float64), "got a float64 tensor of shape (2,)"),
+    (torch.tensor([0.0, float("nan"), 0.0], dtype=torch.float64), "finite"),
+])
+def test_expect_tensor_says_what_was_expected_and_what_came(answer, said):
+    with pytest.raises(AssertionError) as raised:
+        verify.expect_tensor(answer, (3,), "weights")
+    assert str(raised.value).startswith("weights: expected ") and said in str(raised.value)
+    good = torch.zeros(3, dtype=torch.float64)
+    assert verify.expect_tensor(good, (3,)) is good
