@@ -8,6 +8,7 @@ answers at once; each command imports what it runs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -109,16 +110,21 @@ def write_atomic(path: Path, text: str) -> None:
 
 def read_notebook(path: Path):
     """The notebook at `path`, checked against nbformat's schema; CourseError naming the file if not."""
-    import nbformat  # imported here: nbformat's schema validator takes a second to import
+    try:
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)  # a file that is no JSON is named without importing nbformat (a second)
+    except OSError as exc:
+        raise CourseError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise CourseError(f"{path}: not a notebook (not JSON: {_first_line(str(exc))})") from None
+    import nbformat
 
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CourseError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     except nbformat.ValidationError as exc:
         raise CourseError(f"{path}: not a valid notebook ({_first_line(exc.message)})") from None
-    except Exception as exc:  # nbformat's NotJSONError, json.JSONDecodeError, a missing key
+    except Exception as exc:  # JSON that nbformat cannot convert: a list, a missing key
         raise CourseError(f"{path}: not a notebook ({_first_line(str(exc))})") from None
     return nb
 
