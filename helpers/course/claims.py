@@ -9,12 +9,11 @@ from pathlib import Path
 import nbformat
 
 from helpers.course import COURSE
-from helpers.verify import CLAIM_ID, parse_verdicts
+from helpers.verify import CLAIM_ID, CLAIM_ID_PATTERN, parse_verdicts
 
-# The claim ID of helpers.verify (C3.2a) without its anchors: the only ID pattern of the course package.
-CLAIM_ID_FRAGMENT = CLAIM_ID.pattern.removeprefix("^").removesuffix("$")
-_BULLET = re.compile(rf"^- ({CLAIM_ID_FRAGMENT})\b")  # "- C3.2 The chain ..."
-_RANGE = re.compile(rf"\(({CLAIM_ID_FRAGMENT})([a-z]) … \1([a-z])")  # "(C3.2a … C3.2e in order)"
+# CLAIMS.md's bullets, built on helpers.verify's claim ID (C3.2a), the one ID pattern of the course
+_BULLET = re.compile(rf"^- ({CLAIM_ID_PATTERN})\b")  # "- C3.2 The chain ..."
+_RANGE = re.compile(rf"\(({CLAIM_ID_PATTERN})([a-z]) … \1([a-z])")  # "(C3.2a … C3.2e in order)"
 _PART = re.compile(r"^## Sheet part (\S+)")
 
 
