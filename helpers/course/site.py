@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from helpers.course import Course, CourseError, read_notebook, writable_dir
+from helpers.course import Course, CourseError, check_dir_path, read_notebook, writable_dir
 from helpers.course.cli import add_verb
 from helpers.course.progress import Progress
 
@@ -47,8 +47,7 @@ def title(nb, fallback: str) -> str:
 
 def check_target(out: Path) -> None:
     """Refuse an --out that is a file, unwritable, or a non-empty directory other than a site build."""
-    if out.exists() and not out.is_dir():
-        raise CourseError(f"--out {out}: is a file, expected a directory")
+    check_dir_path(out, f"--out {out}")
     writable_dir(out.parent, f"--out {out}")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise CourseError(f"--out {out}: exists and is not a site build (no {MARKER}); "
