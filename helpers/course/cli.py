@@ -17,7 +17,7 @@ from pathlib import Path
 from helpers.course import ROOT, CourseError
 
 PROG = "rlhf-course"
-VERB_MODULES = ("report", "release", "site", "bench")  # modules of helpers.course, in --help order
+VERB_MODULES = ("report", "release", "site", "bench", "slips")  # modules of helpers.course, in --help order
 
 
 class Parser(argparse.ArgumentParser):

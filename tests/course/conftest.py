@@ -1,7 +1,8 @@
 """Fixtures of the tooling tests: tiny notebooks, a scratch course, and `rlhf-course` run as a user runs it.
 
-Tests marked `full_run` execute course notebooks (the release, other parameter settings, the bench
-floor); RLHF_QUICK=1 skips them while iterating.
+Tests marked `full_run` execute course notebooks again (the release, other parameter settings, the
+bench floor): they run when RLHF_FULL=1 (as `.ci/run` does after the README's `pytest`), so that the
+README's `pytest` (unit tests, strict nbval of every notebook, the quick tooling tests) stays fast.
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ SCRATCH_CLAIMS = "## Sheet part 1(a)\n- C1.1 a\n- C1.2 b\n"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "full_run: executes course notebooks; skipped when RLHF_QUICK=1")
+    config.addinivalue_line("markers", "full_run: executes course notebooks again; runs when RLHF_FULL=1")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("RLHF_QUICK") == "1":
+    if os.environ.get("RLHF_FULL") != "1":
         for item in items:
             if "full_run" in item.keywords:
-                item.add_marker(pytest.mark.skip(reason="RLHF_QUICK=1"))
+                item.add_marker(pytest.mark.skip(reason="runs with RLHF_FULL=1 (.ci/run)"))
 
 
 def write_notebook(path: Path, *lines: str, code: str = "") -> Path:

@@ -7,7 +7,7 @@ the cell tagged `parameters` the way papermill does it. The first setting runs t
 a solution); the second runs the source notebook, which must raise nowhere, and nbgrader's validator
 checks the executed result. The default setting is nbval's run of the committed notebook, which
 test_release.py validates the same way. One class per notebook, so that pytest-xdist's
-`--dist loadscope` spreads notebooks over workers; RLHF_QUICK=1 skips the executions.
+`--dist loadscope` spreads notebooks over workers; the executions run when RLHF_FULL=1 (.ci/run).
 """
 
 from __future__ import annotations
