@@ -161,9 +161,10 @@ def stored_verdict_order(path: Path) -> list[str]:
     return [claim for claim, _, _ in parse_verdicts(text)]
 
 
-def run_notebook(path: Path, scratch: Path) -> tuple[str, str, list[str]] | None:
+def run_notebook(path: Path, scratch: Path) -> tuple[str, str, list[str], str] | None:
     """Execute a scratch notebook with the scratch helpers: None if it ran through, else
-    (exception name, its message's first line, the claims whose verdict lines were printed)."""
+    (exception name, its message's first line, the claims whose verdict lines were printed,
+    the nbgrader grade_id of the cell that raised, or "" for a cell that is not a graded test)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -181,10 +182,14 @@ def run_notebook(path: Path, scratch: Path) -> tuple[str, str, list[str]] | None
         name, message = exc.ename, strip_ansi(exc.evalue or "").strip()
     except (CellTimeoutError, DeadKernelError) as exc:
         name, message = type(exc).__name__, strip_ansi(str(exc)).strip()
-    printed = "\n".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                        for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    printed = "\n".join(out.get("text", "") for cell in code for out in cell.get("outputs", [])
+                        if out.get("output_type") == "stream")
+    raised = [cell for cell in code if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+    grading = raised[0].metadata.get("nbgrader", {}) if raised else {}
+    test_id = grading.get("grade_id", "") if grading.get("grade") else ""
     first = (message.splitlines() or [""])[0]
-    return name, first, [claim for claim, _, _ in parse_verdicts(printed)]
+    return name, first, [claim for claim, _, _ in parse_verdicts(printed)], test_id
 
 
 def try_slip(slip: Slip, root: Path) -> Outcome:
@@ -220,14 +225,22 @@ def try_slip(slip: Slip, root: Path) -> Outcome:
                 continue
             from helpers.verify import CLAIM_ID_PATTERN
 
-            name, message, printed = failure
+            name, message, printed, test_id = failure
             outcome.notebook, outcome.error = path.stem, f"{name}: {message}"[:200]
             if name != "AssertionError":
                 outcome.problem = f"{path.stem} failed with {name}, not a check"
                 return outcome
             named = re.match(rf"^({CLAIM_ID_PATTERN}):", message)
             missing = [c for c in stored_verdict_order(path) if c not in printed]
-            outcome.claim = named.group(1) if named else (missing[0] if missing else "")
+            if named:
+                outcome.claim = named.group(1)
+            elif test_id:
+                outcome.claim = f"exercise test {test_id}"
+            elif missing:
+                outcome.claim = missing[0]
+            else:
+                outcome.problem = f"{path.stem}: an assert after every verdict raised, not a claim's check"
+                return outcome
             outcome.caught = True
             return outcome
         outcome.problem = "survived: every notebook it touches ran through"
