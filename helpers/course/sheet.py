@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from helpers.course import COURSE
+from helpers.verify import CLAIM_ID_PATTERN
 
-TAG = re.compile(r"\[\*\*(C\d+\.\d+[a-z]?)\*\*\]")  # [**C1.1**], [**C3.2a**]
+TAG = re.compile(rf"\[\*\*({CLAIM_ID_PATTERN})\*\*\]")  # [**C1.1**], [**C3.2a**]
 PERSIAN = re.compile(r"[\u0600-\u06FF]")  # the Arabic-script block: the sheet's prose
 RLM = "&rlm;"  # opens a tagged Persian line, so that GitHub's dir="auto" sets it right-to-left
 ADDED = "(added)"
@@ -40,7 +41,7 @@ def tagged(text: str) -> list[str]:
     return TAG.findall(text)
 
 
-def flat(text: str) -> str:
+def normalised(text: str) -> str:
     """`text` with every run of whitespace one space and the direction marks removed."""
     return " ".join(text.replace(RLM, " ").split())
 

@@ -10,7 +10,7 @@ import pytest
 
 from helpers.course import COURSE
 from helpers.course.claims import sheet_claims
-from helpers.course.sheet import claims_table_html, flat, sheet_dir, sheet_lines, tagged
+from helpers.course.sheet import claims_table_html, normalised, sheet_dir, sheet_lines, tagged
 
 FA = sheet_dir() / "solution-sheet.fa.md"
 EN = sheet_dir() / "solution-sheet.en.md"
@@ -33,10 +33,10 @@ def test_every_sheet_claim_has_an_entry_and_nothing_else_does():
 
 @pytest.mark.parametrize("claim", sorted(CLAIMS))
 def test_the_persian_line_is_on_the_sheet_under_its_own_tag(claim):
-    text = flat(read(FA))
-    at = text.find(flat(LINES[claim]["fa"]))
+    text = normalised(read(FA))
+    at = text.find(normalised(LINES[claim]["fa"]))
     assert at >= 0, f"{claim}: its 'fa' text is not in {FA.name}"
-    assert text.find(flat(LINES[claim]["fa"]), at + 1) < 0, f"{claim}: its 'fa' text is there twice"
+    assert text.find(normalised(LINES[claim]["fa"]), at + 1) < 0, f"{claim}: its 'fa' text is there twice"
     assert claim in tag_group_before(text, at), f"{claim}: the nearest tags before its line are " \
                                                 f"{tag_group_before(text, at)}"
 
@@ -49,7 +49,8 @@ def tag_group_before(text: str, at: int) -> list[str]:
 
 @pytest.mark.parametrize("claim", sorted(CLAIMS))
 def test_the_english_reading_is_in_the_english_file(claim):
-    assert flat(LINES[claim]["en"]) in flat(read(EN)), f"{claim}: its 'en' text is not in {EN.name}"
+    assert normalised(LINES[claim]["en"]) in normalised(read(EN)), \
+        f"{claim}: its 'en' text is not in {EN.name}"
 
 
 @pytest.mark.parametrize("path", [FA, EN], ids=lambda p: p.name)
@@ -126,8 +127,8 @@ def test_every_sheet_claim_shows_its_persian_line_right_to_left_and_its_reading(
     for claim, (id_cell, fa, en, verdict, what) in zip(CLAIMS, rows):
         assert id_cell.text == claim and verdict.text == "holds" and what.text == "checked"
         assert fa.get("dir") == "rtl" and fa.get("lang") == "fa", f"{claim}: {fa.attrib}"
-        assert flat(LINES[claim]["fa"]) in flat(text_of(fa)), f"{claim}: Persian line missing"
-        assert flat(text_of(en)) == flat(LINES[claim]["en"]), f"{claim}: English reading differs"
+        assert normalised(LINES[claim]["fa"]) in normalised(text_of(fa)), f"{claim}: Persian line missing"
+        assert normalised(text_of(en)) == normalised(LINES[claim]["en"]), f"{claim}: English reading differs"
         assert en.get("dir") is None
 
 
