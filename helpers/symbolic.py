@@ -54,7 +54,7 @@ def domain_points(symbol: sp.Symbol, rng: random.Random) -> list[sp.Expr]:
     signs and 0; integer → integers of those signs; no assumption → real and complex values.
     Fixed magnitudes near 0, moderate and large, then seeded random ones.
     """
-    mags = list(_MAGNITUDES) + [sp.Rational(round(rng.uniform(0.01, 30.0), 3)) for _ in range(_N_RANDOM)]
+    mags = list(_MAGNITUDES) + [sp.Rational(str(round(rng.uniform(0.01, 30.0), 3))) for _ in range(_N_RANDOM)]
     if symbol.is_integer:
         mags = sorted({sp.Integer(max(1, int(m))) for m in mags})
     if symbol.is_positive:
@@ -93,7 +93,8 @@ def _value(expr: sp.Expr, point: dict) -> complex | None:
     return number
 
 
-def _compare(lhs: sp.Expr, rhs: sp.Expr, tol: float = 1e-10) -> tuple[int, tuple[dict, complex] | None]:
+def _compare(lhs: sp.Expr, rhs: sp.Expr, tol: float = 1e-10,
+             max_points: int | None = None) -> tuple[int, tuple[dict, complex] | None]:
     """(how many probe points both sides are defined at, the first point where they differ or None).
 
     The points range over the symbols of lhs and of rhs together: a symbol that cancels in
@@ -101,7 +102,7 @@ def _compare(lhs: sp.Expr, rhs: sp.Expr, tol: float = 1e-10) -> tuple[int, tuple
     """
     symbols = sorted(lhs.free_symbols | rhs.free_symbols, key=lambda s: s.name)
     compared = 0
-    for point in _probes(symbols):
+    for point in _probes(symbols)[:max_points]:
         a, b = _value(lhs, point), _value(rhs, point)
         if a is None or b is None:
             continue
@@ -114,7 +115,9 @@ def _compare(lhs: sp.Expr, rhs: sp.Expr, tol: float = 1e-10) -> tuple[int, tuple
 def equal(lhs, rhs) -> tuple[bool, str]:
     """Decide lhs = rhs for every value the symbols' assumptions allow; return (verdict, method).
 
-    Algebra first, with rewrites the assumptions allow and no more: ``simplify``, rewriting in
+    A quick look first: if the two sides differ at one of the first probe points, they are not
+    equal (a wrong line usually shows at once, before any slow rewriting). Then algebra, with
+    rewrites the assumptions allow and no more: ``simplify``, rewriting in
     exponentials, expanding logarithms (never ``force=True``). If none reaches 0, the two sides
     are compared at points covering each symbol's whole domain (both signs, near 0 and large
     for a real symbol): a difference there decides "not equal"; agreement at every point
@@ -125,6 +128,8 @@ def equal(lhs, rhs) -> tuple[bool, str]:
     if not diff.free_symbols:
         value = _value(diff, {})
         return (value is not None and abs(value) < 1e-25), "sympy evalf (50 digits)"
+    if _compare(lhs, rhs, max_points=3)[1] is not None:  # a wrong line usually shows at once
+        return False, "sympy counterexample on the symbols' domain"
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
     if sp.simplify(diff.rewrite(sp.exp)) == 0:
