@@ -32,6 +32,8 @@ VERDICT_LINE = re.compile(rf"^({CLAIM_ID_PATTERN})\s{{2,}}(holds|corrected|refin
 # one whose two sides are the same object. Set to True once every notebook passes controls.
 STRICT = False
 
+_IDENTICAL = "sympy: both computations built the same expression"
+
 # The verdicts printed in this process, by claim: re-running a cell replaces its row.
 RECORD: dict[str, tuple[str, str, str, str, str]] = {}
 
@@ -114,10 +116,17 @@ def _require_two_computations(actual, expected) -> None:
                          "two independent computations")
 
 
-def _require_two_expressions(lhs, rhs) -> None:
-    if sp.sympify(lhs) == sp.sympify(rhs) and STRICT:
-        raise ValueError(f"lhs, rhs: the two sides are the same expression ({sp.sstr(lhs)}); a "
-                         "check compares two independent computations")
+def _same_expression(lhs, rhs) -> bool:
+    """True when the two sides are one expression: one object, or one tree once sympy built them.
+
+    Raised for one object (nothing was compared). Two computations that sympy reduced to the same
+    tree as it built them (sympy.stats and the integral written out, say) are flagged in the
+    verdict line instead: the agreement is real, but sympy, not the check, decided it.
+    """
+    if lhs is rhs and STRICT:
+        raise ValueError(f"lhs, rhs: the two sides are the same object ({sp.sstr(lhs)}); a check "
+                         "compares two independent computations")
+    return sp.sympify(lhs) == sp.sympify(rhs)
 
 
 def as_bool(name: str, value) -> bool:
@@ -168,11 +177,11 @@ def expect_tensor(answer, shape: tuple[int, ...], what: str = "your answer",
 
 def assert_equal(lhs, rhs, what: str) -> str:
     """Assert sympy lhs = rhs (AssertionError naming `what`); return the method that decided."""
-    _require_two_expressions(lhs, rhs)
+    same = _same_expression(lhs, rhs)
     ok, method = symbolic.equal(lhs, rhs)
     if not ok:
         raise AssertionError(f"{what}: sympy finds lhs - rhs ≠ 0{symbolic.counterexample(lhs, rhs)}")
-    return method
+    return _IDENTICAL if same else method
 
 
 def assert_close(actual, expected, what: str, *, tol: float) -> str:
@@ -237,8 +246,9 @@ def check_equal(claim: str, lhs, rhs, what: str, *, controls: Mapping[str, Any] 
     `basis` ("by definition", "by linearity") says when the line is true for a reason that
     needs no computation; the controls still show what a wrong line would look like.
     """
-    _require_two_expressions(lhs, rhs)
+    same = _same_expression(lhs, rhs)
     ok, method = symbolic.equal(lhs, rhs)
+    method = _IDENTICAL if same else method
     if not ok:
         raise AssertionError(f"{claim}: {what}: sympy finds lhs - rhs ≠ 0"
                              f"{symbolic.counterexample(lhs, rhs)}")
@@ -255,12 +265,13 @@ def check_corrected(claim: str, what: str, written: tuple, corrected: tuple, *,
     `corrected` verdict line and returns the simplified difference lhs - rhs of the written line.
     """
     w_lhs, w_rhs = written
-    _require_two_expressions(*corrected)
+    same = _same_expression(*corrected)
     ok, _ = symbolic.equal(w_lhs, w_rhs)
     if ok:
         raise AssertionError(f"{claim}: the written line {w_lhs} = {w_rhs} holds; "
                              "it is not a slip, so 'corrected' is the wrong verdict")
     ok, method = symbolic.equal(*corrected)
+    method = _IDENTICAL if same else method
     if not ok:
         raise AssertionError(f"{claim}: the corrected line {corrected[0]} = {corrected[1]} "
                              f"does not hold either{symbolic.counterexample(*corrected)}")
