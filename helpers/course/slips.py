@@ -172,6 +172,9 @@ def run_notebook(path: Path, scratch: Path) -> tuple[str, str, list[str], str] |
     from helpers.verify import parse_verdicts
 
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # the stored outputs must not stand in for cells that never ran
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     os.environ["PYTHONPATH"] = str(scratch)  # this worker's kernels import the slipped helpers
     client = NotebookClient(nb, timeout=300, kernel_name="python3", extra_arguments=KERNEL_QUIET,
                             resources={"metadata": {"path": str(path.parent)}})
