@@ -48,11 +48,11 @@ class RewardModel(nn.Module):
     """
 
     def __init__(self, n_features: int, hidden: int = 16, seed: int = 0):
-        checks.require_ints(n_features=(n_features, 1), hidden=(hidden, 1), seed=(seed, 0))
+        checks.require_model_sizes(seed, n_features=(n_features, 1), hidden=(hidden, 1))
         super().__init__()
-        cpu = torch.Generator().manual_seed(seed)  # identical init on every device
-        self.inner = nn.Linear(n_features, hidden)
-        self.out = nn.Linear(hidden, 1)
+        cpu = torch.Generator().manual_seed(int(seed))  # identical init on every device
+        self.inner = nn.Linear(int(n_features), int(hidden))  # numpy or 0-dim torch integers too
+        self.out = nn.Linear(int(hidden), 1)
         with torch.no_grad():
             for p in self.parameters():
                 p.copy_(torch.randn(p.shape, generator=cpu) / max(1, p.shape[-1]) ** 0.5)
@@ -60,7 +60,7 @@ class RewardModel(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """features (batch, d) → rewards (batch,)."""
-        checks.require_features(features, self.inner.in_features)
+        checks.require_features(features, self.inner.in_features, dtype=self.inner.weight.dtype)
         return self.out(torch.tanh(self.inner(features))).squeeze(-1)
 
 
@@ -71,7 +71,7 @@ def sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
     true_reward (answers,) → (chosen, rejected) index tensors, each (n_pairs,).
     Taught in: 01 §4.
     """
-    checks.require_comparisons(true_reward, n_pairs)
+    checks.require_comparisons(true_reward, n_pairs, gen)
     return _sample_comparisons(true_reward, n_pairs, gen)
 
 
@@ -97,7 +97,7 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     so the offset would drift.
     Taught in: 01 §4.
     """
-    checks.require_reward_fit(features, chosen, rejected, steps, lr)
+    checks.require_reward_fit(model, features, chosen, rejected, steps, lr)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):

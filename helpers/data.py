@@ -20,7 +20,7 @@ def sample_from_table(logprobs: torch.Tensor, n: int, gen: torch.Generator) -> t
 
     Taught in: 02 §1.
     """
-    checks.require_table_draws(logprobs, n)
+    checks.require_table_draws(logprobs, n, gen)
     return _sample_from_table(logprobs, n, gen)
 
 
@@ -37,9 +37,10 @@ def sample_from_logits(logits: torch.Tensor, shape: tuple[int, ...],
     The same draws as sample_from_table on the one-row table log_softmax(logits).
     Taught in: 03 §4.
     """
-    checks.require_logit_draws(logits, shape)
+    checks.require_logit_draws(logits, shape, gen)
     logprobs = torch.log_softmax(logits.detach(), dim=-1).unsqueeze(0)  # (1, K)
-    return _sample_from_table(logprobs, math.prod(shape), gen).reshape(shape)
+    sizes = tuple(int(n) for n in shape)  # numpy and 0-dim torch integers too
+    return _sample_from_table(logprobs, math.prod(sizes), gen).reshape(sizes)
 
 
 def batch_sequences(prompts: list[list[int]], answers: list[list[int]],
@@ -47,7 +48,8 @@ def batch_sequences(prompts: list[list[int]], answers: list[list[int]],
     """Right-padded prompt + answer tokens and their labels, both (batch, seq).
 
     The labels copy the answer tokens and put -100 on the prompt and the padding, so that only
-    answer tokens are scored (as in the official DPO code and TRL).
+    answer tokens are scored (as in the official DPO code and TRL). Rows are lists of int token
+    ids (a tensor row: .tolist() it first).
     Taught in: 06 § The setting.
     """
     checks.require_token_lists(prompts, answers, pad_id)
@@ -67,7 +69,7 @@ def random_pairs(gen: torch.Generator, n_pairs: int, vocab_size: int,
 
     Taught in: 06 § The setting.
     """
-    checks.require_random_pairs(n_pairs, vocab_size, prompt_len, answer_len)
+    checks.require_random_pairs(gen, n_pairs, vocab_size, prompt_len, answer_len)
     lo, hi = answer_len
 
     def draw(a: int, b: int) -> int:

@@ -123,7 +123,7 @@ def pair_logprobs(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor,
     tokens, labels (2N, seq) as batch_sequences makes them.
     Taught in: 06 § The setting.
     """
-    checks.require_pair_batch(tokens, labels)
+    checks.require_pair_model(model, tokens, labels, average)
     return _pair_logprobs(model, tokens, labels, average)
 
 
@@ -138,10 +138,11 @@ def batch_dpo_loss(policy: nn.Module, reference: nn.Module, tokens: torch.Tensor
                    labels: torch.Tensor, beta: float, average: bool = False) -> torch.Tensor:
     """Batch-mean DPO loss of the policy against a reference evaluated without gradients: → ().
 
-    tokens, labels (2N, seq): N chosen rows, then N rejected rows.
+    tokens, labels (2N, seq): N chosen rows, then N rejected rows; policy and reference share
+    one vocabulary (their vocab_size, where they have one).
     Taught in: 06 §C6.4.
     """
-    checks.require_pair_batch(tokens, labels)
+    checks.require_dpo_batch(policy, reference, tokens, labels, average)
     with torch.no_grad():
         ref_w, ref_l = _pair_logprobs(reference, tokens, labels, average)
     pol_w, pol_l = _pair_logprobs(policy, tokens, labels, average)

@@ -23,17 +23,7 @@ def first_order_logp_change(chosen_grads: torch.Tensor, rejected_grads: torch.Te
     chosen_grads, rejected_grads (N, P) = ∇_θ log π of each answer, weights (N,) → (N,), (N,).
     Taught in: 07 §4.
     """
-    _check_first_order(chosen_grads, rejected_grads, weights, beta, lr)
+    checks.require_first_order(chosen_grads, rejected_grads, weights, beta, lr)
     step = -lr * dpo_closed_form_grad(weights, chosen_grads, rejected_grads, beta)  # Δθ, (P,)
     return chosen_grads @ step, rejected_grads @ step
 
-
-def _check_first_order(chosen_grads: torch.Tensor, rejected_grads: torch.Tensor,
-                       weights: torch.Tensor, beta: float, lr: float) -> None:
-    """The closed-form gradient's inputs (see dpo_closed_form_grad), N >= 1, finite; a step > 0."""
-    checks.require_vector("weights", weights)
-    checks.require_closed_form(weights, chosen_grads, rejected_grads, beta)
-    for name, x in (("chosen_grads", chosen_grads), ("rejected_grads", rejected_grads),
-                    ("weights", weights)):
-        checks.require_finite(name, x)
-    checks.require_positive("lr", lr)

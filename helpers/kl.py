@@ -45,9 +45,10 @@ def k1(policy_logps: torch.Tensor, ref_logps: torch.Tensor) -> torch.Tensor:
 def k3(policy_logps: torch.Tensor, ref_logps: torch.Tensor) -> torch.Tensor:
     """k3(y) = (ρ − 1) − log ρ, ρ = π_SFT(y)/π(y), at samples y ∼ π: (n,), (n,) → (n,), ≥ 0.
 
+    ρ must fit the dtype: log ρ ≤ 709 in float64 (88 in float32), else a ValueError.
     Taught in: 02 §2.
     """
-    checks.require_sampled_logps(policy_logps, ref_logps)
+    checks.require_sampled_logps(policy_logps, ref_logps, ratio=True)
     log_rho = ref_logps - policy_logps
     return torch.expm1(log_rho) - log_rho  # expm1: exact near ρ = 1, where both terms ≈ 0
 
@@ -59,14 +60,16 @@ def mean_ci(samples: torch.Tensor, z: float = 3.0) -> tuple[float, float]:
     """
     checks.require_mc_samples(samples, z)
     n = samples.numel()
-    return float(samples.mean()), z * float(samples.std(unbiased=True)) / math.sqrt(n)
+    samples = samples.detach()  # two plain numbers come back
+    return float(samples.mean()), float(z) * float(samples.std(unbiased=True)) / math.sqrt(n)
 
 
 def exact_mean_var(policy_logprobs: torch.Tensor,
                    values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """E_π[f] = Σ_y π(y) f(y) and Var_π[f] = Σ_y π(y) (f(y) − E_π[f])² per row.
 
-    (rows, k) tables → (rows,), (rows,).
+    (rows, k) tables → (rows,), (rows,). f must be finite where π has mass; where π(y) = 0 its
+    value does not count (it may be ±inf).
     Taught in: 02 §2.
     """
     checks.require_table_values(policy_logprobs, values)

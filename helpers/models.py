@@ -27,7 +27,7 @@ class TabularPolicy(nn.Module):
         checks.require_tabular_policy(n_prompts, n_answers, logits)
         super().__init__()
         if logits is None:
-            logits = torch.zeros(n_prompts, n_answers, dtype=DTYPE, device=device())
+            logits = torch.zeros(int(n_prompts), int(n_answers), dtype=DTYPE, device=device())
         self.logits = nn.Parameter(logits.detach().clone())
 
     def log_probs(self) -> torch.Tensor:
@@ -48,13 +48,13 @@ class TinyCausalLM(nn.Module):
 
     def __init__(self, vocab_size: int = 24, hidden: int = 16, seed: int = 0,
                  dtype: torch.dtype = DTYPE):
-        checks.require_ints(vocab_size=(vocab_size, 2), hidden=(hidden, 1), seed=(seed, 0))
+        checks.require_lm(vocab_size, hidden, seed, dtype)
         super().__init__()
-        self.vocab_size = vocab_size
-        cpu = torch.Generator().manual_seed(seed)  # same weights on every device
-        self.embed = nn.Embedding(vocab_size, hidden)
+        self.vocab_size, hidden = int(vocab_size), int(hidden)  # numpy or 0-dim torch integers too
+        cpu = torch.Generator().manual_seed(int(seed))  # same weights on every device
+        self.embed = nn.Embedding(self.vocab_size, hidden)
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, vocab_size)
+        self.head = nn.Linear(hidden, self.vocab_size)
         with torch.no_grad():
             for p in self.parameters():
                 p.copy_(torch.randn(p.shape, generator=cpu) * 0.5)
@@ -94,7 +94,7 @@ def sequence_logprobs(logits: torch.Tensor, labels: torch.Tensor,
     the effective β of DPO (06, pitfall C6.8). Every sequence must score at least one token.
     Taught in: 03 §7, 06 § The setting.
     """
-    checks.require_logits_labels(logits, labels, IGNORE_INDEX, every_row_scored=True)
+    checks.require_sequence_logps(logits, labels, IGNORE_INDEX, average)
     logps, mask = _token_logprobs(logits, labels)  # (batch, seq-1) each
     total = logps.sum(-1)
     return total / mask.sum(-1) if average else total
@@ -102,6 +102,11 @@ def sequence_logprobs(logits: torch.Tensor, labels: torch.Tensor,
 
 def trainable(model: nn.Module) -> list[nn.Parameter]:
     """The parameters of `model` that require gradients, in model.parameters() order."""
+    checks.require_module("model", model)
+    return _trainable(model)
+
+
+def _trainable(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
@@ -124,7 +129,7 @@ def flat_grad(model: nn.Module) -> torch.Tensor:
     Taught in: 06 §C6.4.
     """
     checks.require_trainable(model)
-    return _flat([p.grad if p.grad is not None else torch.zeros_like(p) for p in trainable(model)])
+    return _flat([p.grad if p.grad is not None else torch.zeros_like(p) for p in _trainable(model)])
 
 
 def per_sequence_grads(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor,
@@ -133,8 +138,8 @@ def per_sequence_grads(model: nn.Module, tokens: torch.Tensor, labels: torch.Ten
 
     Taught in: 06 §C6.4.
     """
-    checks.require_trainable(model)
-    params = trainable(model)
+    checks.require_sequence_grads(model, tokens, labels, average)
+    params = _trainable(model)
     logps = sequence_logprobs(model(tokens), labels, average=average)  # (batch,)
     rows = [_flat(torch.autograd.grad(logps[i], params, retain_graph=i + 1 < len(logps)))
             for i in range(len(logps))]

@@ -51,9 +51,10 @@ def score_function_terms(logits: torch.Tensor, samples: torch.Tensor, returns: t
                          baseline: float | torch.Tensor = 0.0) -> torch.Tensor:
     """Per-sample terms (G(y) − b) ∇log π(y): (K,), (..., N), (K,) → (..., N, K).
 
+    baseline: a number, or a tensor broadcasting to the samples' shape (one b a sample).
     Taught in: 03 §4.
     """
-    checks.require_policy_samples(logits, samples, returns)
+    checks.require_policy_samples(logits, samples, returns, baseline)
     return _score_function_terms(logits, samples, returns, baseline)
 
 
@@ -68,9 +69,10 @@ def score_function_estimate(logits: torch.Tensor, samples: torch.Tensor, returns
 
     With ∇log π(y) = onehot(y) − π, the mean is (Σ_n w_n onehot(y_n)) / N − mean(w) π for the
     weights w_n = G(y_n) − b: a scatter-add over the samples, without (..., N, K) one-hot terms.
+    baseline: a number, or a tensor broadcasting to the samples' shape (one b a sample).
     Taught in: 03 §4.
     """
-    checks.require_policy_samples(logits, samples, returns)
+    checks.require_policy_samples(logits, samples, returns, baseline)
     w = returns[samples] - baseline  # (..., N)
     sums = torch.zeros(*samples.shape[:-1], logits.numel(), dtype=w.dtype, device=w.device)
     sums.scatter_add_(-1, samples, w)  # (..., K): Σ_n w_n onehot(y_n)
@@ -81,22 +83,30 @@ def score_function_estimate(logits: torch.Tensor, samples: torch.Tensor, returns
 def optimal_baseline(logits: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
     """The variance-minimising constant b* = E[G ‖∇log π‖²] / E[‖∇log π‖²], exact: → ().
 
+    b* = Σ_y w(y) G(y), a mean of the returns with weights w(y) ∝ π(y) ‖∇log π(y)‖², where
+    ‖∇log π(y)‖² = ‖onehot(y) − π‖² = (1 − π(y))² + Σ_{j≠y} π(j)². The weights are computed
+    in log space, so b* stays finite for any finite logits: where π puts (almost) all its mass
+    on one answer a, both E[·] underflow to 0 in the plain ratio (0/0), and b* tends to the
+    limit Σ_{y≠a} π(y) G(y) / Σ_{y≠a} π(y), the mean return of the other answers.
     Taught in: 03 §5.
     """
     checks.require_policy(logits, returns)
-    probs = torch.softmax(logits.detach(), dim=-1)
-    answers = torch.arange(logits.numel(), device=logits.device)
-    sq_norm = _softmax_score(logits, answers).pow(2).sum(-1)  # ‖∇log π(y)‖², (K,)
-    return (probs * returns * sq_norm).sum() / (probs * sq_norm).sum()
+    logp = torch.log_softmax(logits.detach(), dim=-1)  # (K,)
+    off = ~torch.eye(logits.numel(), dtype=torch.bool, device=logits.device)  # off[y, j]: j ≠ y
+    others = torch.where(off, logp, -torch.inf)  # row y: log π(j) for j ≠ y, −inf at j = y
+    log_sq_norm = torch.logaddexp(2 * torch.logsumexp(others, -1),  # log (1 − π(y))²
+                                  torch.logsumexp(2 * others, -1))  # log Σ_{j≠y} π(j)²
+    return (torch.softmax(logp + log_sq_norm, dim=-1) * returns).sum()
 
 
 def estimator_variance(logits: torch.Tensor, returns: torch.Tensor,
                        baseline: float | torch.Tensor = 0.0) -> torch.Tensor:
     """V(b) = E‖(G − b)∇log π − ∇E[G]‖², the variance of one sample's term, exact: → ().
 
+    The baseline b is a constant: a finite number of any kind (a 0-dim tensor too).
     Taught in: 03 §4, §5.
     """
-    checks.require_policy(logits, returns)
+    checks.require_policy_baseline(logits, returns, baseline)
     probs = torch.softmax(logits.detach(), dim=-1)
     answers = torch.arange(logits.numel(), device=logits.device)
     terms = _score_function_terms(logits, answers, returns, baseline)  # (K, K)

@@ -11,82 +11,16 @@ import torch
 from helpers import checks
 from helpers.optimum import kl_objective
 
-# --------------------------------------------------------------------------- argument checks
-
-
-def _require_tensors(**tensors: torch.Tensor) -> None:
-    """ValueError unless the named tensors share one non-empty shape and hold finite values."""
-    checks.require_same_shape(", ".join(tensors), *tensors.values())
-    for name, x in tensors.items():
-        if x.numel() == 0:
-            raise ValueError(f"{name}: expected at least one value, got an empty tensor")
-        checks.require_finite(name, x)
-
-
-def _check_clip(logps: torch.Tensor, old_logps: torch.Tensor, advantages: torch.Tensor,
-                clip_eps: float) -> None:
-    _require_tensors(logps=logps, old_logps=old_logps, advantages=advantages)
-    checks.require_logprobs("logps", logps)
-    checks.require_logprobs("old_logps", old_logps)
-    checks.require_positive("clip_eps", clip_eps)
-
-
-def _check_groups(rewards: torch.Tensor, group_size: int, scale: bool, eps: float) -> None:
-    checks.require_vector("rewards", rewards)
-    checks.require_finite("rewards", rewards)
-    checks.require_ints(group_size=(group_size, 1))
-    if rewards.numel() % group_size:
-        raise ValueError(f"group_size: expected a divisor of the batch size {rewards.numel()}, "
-                         f"got {group_size}")
-    if scale and group_size < 2:
-        raise ValueError(f"group_size: the group's standard deviation needs >= 2 answers, "
-                         f"got {group_size}")
-    checks.require_positive("eps", eps)
-
-
-def _check_token_rewards(scores: torch.Tensor, logps: torch.Tensor, ref_logps: torch.Tensor,
-                         mask: torch.Tensor, beta: float) -> None:
-    if logps.dim() != 2 or mask.dtype != torch.bool:
-        raise ValueError(f"logps, mask: expected a (batch, T) float tensor and a (batch, T) bool "
-                         f"mask, got shape {tuple(logps.shape)} and dtype {mask.dtype}")
-    _require_tensors(logps=logps, ref_logps=ref_logps, mask=mask)
-    if scores.shape != logps.shape[:1]:
-        raise ValueError(f"scores: expected shape {tuple(logps.shape[:1])} (one score per row), "
-                         f"got {tuple(scores.shape)}")
-    checks.require_finite("scores", scores)
-    checks.require_logprobs("logps", logps)
-    checks.require_logprobs("ref_logps", ref_logps)
-    if not mask.any(-1).all():
-        rows = torch.nonzero(~mask.any(-1)).flatten().tolist()
-        raise ValueError(f"mask: every row needs at least one scored token, rows {rows} have none")
-    checks.require_nonnegative("beta", beta)
-
-
-def _check_returns(rewards: torch.Tensor, discount: float) -> None:
-    if rewards.dim() != 2:
-        raise ValueError(f"rewards: expected shape (batch, T), got {tuple(rewards.shape)}")
-    _require_tensors(rewards=rewards)
-    if not (isinstance(discount, (int, float)) and 0 < discount <= 1):
-        raise ValueError(f"discount: expected a number in (0, 1], got {discount!r}")
-
-
-def _check_table(logits: torch.Tensor, ref_logprobs: torch.Tensor, rewards: torch.Tensor) -> None:
-    if logits.dim() != 2:
-        raise ValueError(f"logits: expected a (prompts, answers) table, got {tuple(logits.shape)}")
-    _require_tensors(logits=logits, ref_logprobs=ref_logprobs, rewards=rewards)
-
-
-# --------------------------------------------------------------------------- the formulas
-
 
 def ppo_clip_loss(logps: torch.Tensor, old_logps: torch.Tensor, advantages: torch.Tensor,
                   clip_eps: float = 0.2) -> torch.Tensor:
     """PPO's per-element loss −min(ρA, clip(ρ, 1−ε, 1+ε)A), ρ = exp(logps − old_logps): any shape → same.
 
     old_logps and advantages are constants of the loss (detached): only ρ's numerator carries θ.
+    ρ·A must fit the dtype (log ρ + log|A| ≤ 709 in float64), else a ValueError.
     Taught in: 08 §5–6 (Schulman et al. 2017, eq. 7).
     """
-    _check_clip(logps, old_logps, advantages, clip_eps)
+    checks.require_ppo_clip(logps, old_logps, advantages, clip_eps)
     ratio = torch.exp(logps - old_logps.detach())  # ρ = π_θ / π_old
     adv = advantages.detach()
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps)
@@ -101,8 +35,8 @@ def grpo_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True,
     n − 1), as in DeepSeekMath and TRL's GRPOTrainer. scale=False keeps only r_i − mean.
     Taught in: 08 §7 (Shao et al. 2024).
     """
-    _check_groups(rewards, group_size, scale, eps)
-    groups = rewards.reshape(-1, group_size)  # (prompts, group_size)
+    checks.require_groups(rewards, group_size, scale, eps)
+    groups = rewards.reshape(-1, int(group_size))  # (prompts, group_size)
     centred = groups - groups.mean(-1, keepdim=True)
     if scale:
         centred = centred / (groups.std(-1, keepdim=True) + eps)
@@ -117,7 +51,7 @@ def per_token_rewards(scores: torch.Tensor, logps: torch.Tensor, ref_logps: torc
     the mask; detached (rewards are constants of the policy loss). As InstructGPT and TRL's
     PPOTrainer (compute_rewards). Taught in: 08 §3.
     """
-    _check_token_rewards(scores, logps, ref_logps, mask, beta)
+    checks.require_token_rewards(scores, logps, ref_logps, mask, beta)
     kl = torch.where(mask, logps - ref_logps, torch.zeros_like(logps)).detach()
     positions = torch.arange(mask.shape[-1], device=mask.device)
     last = torch.where(mask, positions, -1).max(-1).values  # index of the last scored token
@@ -127,7 +61,7 @@ def per_token_rewards(scores: torch.Tensor, logps: torch.Tensor, ref_logps: torc
 
 def reward_to_go(rewards: torch.Tensor, discount: float = 1.0) -> torch.Tensor:
     """G_t = Σ_{t' ≥ t} discount^(t'−t) r_{t'}: (batch, T) → (batch, T). Taught in: 08 §4."""
-    _check_returns(rewards, discount)
+    checks.require_returns(rewards, discount)
     t = torch.arange(rewards.shape[-1], device=rewards.device)
     lag = (t.unsqueeze(0) - t.unsqueeze(1)).to(rewards.dtype)  # lag[t, t'] = t' − t
     weights = torch.where(lag >= 0, discount ** lag.clamp(min=0), torch.zeros_like(lag))
@@ -141,7 +75,7 @@ def kl_objective_gradient(logits: torch.Tensor, ref_logprobs: torch.Tensor, rewa
     Autograd through helpers.optimum.kl_objective (the objective of notebook 04, by enumeration).
     Taught in: 08 §1.
     """
-    _check_table(logits, ref_logprobs, rewards)
+    checks.require_objective_logits(logits, ref_logprobs, rewards)
     theta = logits.detach().clone().requires_grad_(True)
     objective = kl_objective(torch.log_softmax(theta, -1), ref_logprobs, rewards, beta, prompt_probs)
     (grad,) = torch.autograd.grad(objective, theta)

@@ -22,7 +22,7 @@ def all_pairs(n_answers: int, device: torch.device | None = None
 
     Taught in: 05 §3.
     """
-    checks.require_ints(n_answers=(n_answers, 2))
+    checks.require_all_pairs(n_answers, device)
     i, j = torch.meshgrid(torch.arange(n_answers), torch.arange(n_answers), indexing="ij")
     keep = i != j
     return i[keep].to(device), j[keep].to(device)
@@ -106,14 +106,16 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
 
     Tables are (prompts, answers); returns (policy, the loss before each step). The loss is
     convex in the logits, so Newton's method with a backtracking line search converges
-    (quadratically near the optimum); a small ridge handles the softmax's flat direction.
+    (quadratically near the optimum); a small ridge handles the softmax's flat direction,
+    1e-12 of the Hessian's largest diagonal entry (never below 1e-12): the Hessian grows like
+    β², so a fixed ridge drowns in its round-off for β ≳ 500. Works for β in 1e-3 … 1e3.
     β, label_smoothing and ipo are checked by dpo_loss.
     Taught in: 05 §5.
     """
     checks.require_tabular_fit(ref_logprobs, rewards, steps)
     policy = TabularPolicy(*ref_logprobs.shape, logits=ref_logprobs)
     n = ref_logprobs.numel()
-    ridge = 1e-12 * torch.eye(n, dtype=ref_logprobs.dtype, device=ref_logprobs.device)
+    eye = torch.eye(n, dtype=ref_logprobs.dtype, device=ref_logprobs.device)
 
     def loss_of(logits: torch.Tensor) -> torch.Tensor:
         return _expected_dpo_loss(torch.log_softmax(logits, dim=-1), ref_logprobs, rewards, beta,
@@ -126,6 +128,7 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
         (grad,) = torch.autograd.grad(loss, theta)
         history.append(float(loss.detach()))
         hess = torch.autograd.functional.hessian(loss_of, theta.detach()).reshape(n, n)
+        ridge = 1e-12 * max(1.0, float(hess.diagonal().abs().max())) * eye
         step = -torch.linalg.solve(hess + ridge, grad.reshape(n)).reshape(theta.shape)
         slope, t = float((grad * step).sum()), 1.0
         for _ in range(20):  # backtracking (Armijo); near the optimum t = 1 is accepted

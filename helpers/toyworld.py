@@ -57,7 +57,7 @@ def make_world(n_prompts: int, n_answers: int, gen: torch.Generator) -> ToyWorld
     has the same number of labelled answers (ℓ < 1); n_answers must be a multiple of 3, >= 6.
     Taught in: 02 §3.
     """
-    checks.require_world(n_prompts, n_answers)
+    checks.require_world(n_prompts, n_answers, gen)
     u = torch.rand(n_prompts, n_answers, generator=gen, dtype=DTYPE)
     length = LENGTH_MAX * (torch.arange(n_answers, dtype=DTYPE) + u) / n_answers
     quality = torch.randn(n_prompts, n_answers, generator=gen, dtype=DTYPE)
@@ -75,7 +75,7 @@ def comparisons(world: ToyWorld, pairs_per_prompt: int,
     features.reshape(-1, 2), i.e. prompt · answers + answer.
     Taught in: 02 §3.
     """
-    checks.require_ints(pairs_per_prompt=(pairs_per_prompt, 1))
+    checks.require_world_comparisons(world, pairs_per_prompt, gen)
     n_prompts, n_answers = world.true_reward.shape
     chosen, rejected = [], []
     for x in range(n_prompts):
@@ -93,6 +93,7 @@ def fit_proxy(world: ToyWorld, chosen: torch.Tensor, rejected: torch.Tensor,
     The rewards are detached; steps, lr and seed are checked by RewardModel and fit_reward_model.
     Taught in: 02 §3.
     """
+    checks.require_toy_world(world)
     flat = world.features.reshape(-1, N_FEATURES)
     model = RewardModel(N_FEATURES, seed=seed)
     fit_reward_model(model, flat, chosen, rejected, steps=steps, lr=lr)
@@ -107,7 +108,7 @@ def sample_sequences(model: torch.nn.Module, n: int, length: int,
     Each next token is drawn on the CPU with `gen` from softmax(logits at the last position).
     Taught in: 02 §4.
     """
-    checks.require_ints(n=(n, 1), length=(length, 2))
+    checks.require_sampling(model, n, length, gen)
     tokens = torch.zeros(n, 1, dtype=torch.long, device=device())
     with torch.no_grad():
         for _ in range(length - 1):
