@@ -37,7 +37,8 @@ SEED_LIMIT = 2**32  # numpy's seeds lie in [0, 2**32)
 def _got(x: object) -> str:
     """What came, in words: a tensor's dtype and shape, or another object's type and value."""
     if isinstance(x, torch.Tensor):
-        return f"a {str(x.dtype).removeprefix('torch.')} tensor of shape {tuple(x.shape)}"
+        kind = str(x.dtype).removeprefix("torch.")
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} tensor of shape {tuple(x.shape)}"
     text = repr(x)
     return f"{type(x).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
@@ -83,7 +84,8 @@ def require_tensor(name: str, x: torch.Tensor, dtypes: tuple[torch.dtype, ...] =
         want = " or ".join(str(d).removeprefix("torch.") for d in dtypes)
         hint = "" if isinstance(x, torch.Tensor) else \
             f" (convert it with torch.tensor(x, dtype={dtypes[-1]}))"
-        raise ValueError(f"{name}: expected a {want} torch.Tensor, got {_got(x)}{hint}")
+        article = "an" if want[0] in "aeiou" else "a"
+        raise ValueError(f"{name}: expected {article} {want} torch.Tensor, got {_got(x)}{hint}")
     if x.numel() == 0:
         raise ValueError(f"{name}: expected a non-empty tensor, got shape {tuple(x.shape)}")
 

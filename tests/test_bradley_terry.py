@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -142,3 +143,73 @@ def test_reward_model_rejects_bad_sizes():
         RewardModel(0)
     with pytest.raises(ValueError, match="hidden"):
         RewardModel(2, hidden=0)
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_rewards_must_be_non_empty_float_tensors():
+    good = torch.tensor([1.0, 2.0], dtype=D)
+    for fn in (preference_prob, bradley_terry_loss):
+        for bad, words in (([1.0, 2.0], "got list"), (good.numpy(), "got ndarray"),
+                           (torch.tensor([1, 2]), "got an int64 tensor"),
+                           (torch.tensor([True, False]), "got a bool tensor")):
+            with pytest.raises(ValueError, match=f"r_chosen: expected a float32 or float64 "
+                                                 f"torch.Tensor, {words}"):
+                fn(bad, good)
+        with pytest.raises(ValueError, match="r_chosen: expected a non-empty tensor"):
+            fn(torch.zeros(0, dtype=D), torch.zeros(0, dtype=D))  # was a NaN mean downstream
+    with pytest.raises(ValueError, match="r_chosen: expected a non-empty tensor"):
+        centred_bt_loss(torch.zeros(0, dtype=D), torch.zeros(0, dtype=D), 0.0)
+    with pytest.raises(ValueError, match="center_weight"):
+        centred_bt_loss(good, good, True)
+    assert float(centred_bt_loss(good, good, np.float32(0.5))) == \
+        pytest.approx(float(centred_bt_loss(good, good, 0.5)))
+
+
+def test_reward_model_wants_features_of_its_dtype_and_any_kind_of_integer_sizes():
+    model = RewardModel(2, seed=1)
+    feats = torch.randn(4, 2, dtype=D, generator=generator(0))
+    with pytest.raises(ValueError, match=r"features: expected the model's dtype torch.float64, "
+                                         r"got torch.float32 \(convert"):
+        model(feats.float())
+    with pytest.raises(ValueError, match="features: expected finite"):
+        model(torch.tensor([[0.0, float("nan")]], dtype=D))
+    with pytest.raises(ValueError, match="features: expected a float32 or float64 torch.Tensor"):
+        model(feats.tolist())
+    same = RewardModel(np.int64(2), hidden=torch.tensor(16), seed=np.int32(1))
+    assert torch.equal(same(feats), model(feats))
+    with pytest.raises(ValueError, match="seed"):
+        RewardModel(2, seed=True)
+
+
+def test_sample_comparisons_reject_nan_rewards_and_a_missing_generator():
+    with pytest.raises(ValueError, match="true_reward: expected finite"):
+        sample_comparisons(torch.tensor([float("nan"), 1.0], dtype=D), 3, generator(0))
+    with pytest.raises(ValueError, match="gen: expected a CPU torch.Generator"):
+        sample_comparisons(torch.tensor([0.0, 1.0], dtype=D), 3, None)
+    a = sample_comparisons(torch.tensor([0.0, 1.0], dtype=D), np.int64(4), generator(0))
+    b = sample_comparisons(torch.tensor([0.0, 1.0], dtype=D), 4, generator(0))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_fit_reward_model_checks_indices_and_its_model():
+    feats = torch.zeros(3, 2, dtype=D)
+    idx = torch.tensor([0, 1])
+    model = RewardModel(2)
+    with pytest.raises(ValueError, match=r"chosen: expected \(pairs,\) answer ids in \[0, 3\)"):
+        fit_reward_model(model, feats, torch.tensor([0, 5]), idx)  # was an IndexError
+    with pytest.raises(ValueError, match=r"rejected: expected \(pairs,\) answer ids in \[0, 3\)"):
+        fit_reward_model(model, feats, idx, torch.tensor([-1, 0]))
+    for bad in (idx.float(), idx.int(), [0, 1]):
+        with pytest.raises(ValueError, match="chosen: expected an int64"):
+            fit_reward_model(model, feats, bad, idx)
+    with pytest.raises(ValueError, match="steps: expected an integer >= 1, got 0"):
+        fit_reward_model(model, feats, idx, idx.flip(0), steps=0)  # was an empty history
+    with pytest.raises(ValueError, match="model: expected a torch.nn.Module"):
+        fit_reward_model(None, feats, idx, idx.flip(0))
+    with pytest.raises(ValueError, match="model: expected at least one parameter"):
+        fit_reward_model(RewardModel(2).requires_grad_(False), feats, idx, idx.flip(0))
+    history = fit_reward_model(RewardModel(2), feats, idx, idx.flip(0), steps=np.int64(2),
+                               lr=np.float32(0.5), center_weight=torch.tensor(0.1))
+    assert len(history) == 2 and all(isinstance(h, float) for h in history)

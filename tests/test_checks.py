@@ -4,6 +4,7 @@ in its first line, with one call into checks, and raises ValueError nowhere else
 import ast
 import inspect
 
+import numpy as np
 import pytest
 import torch
 
@@ -154,3 +155,76 @@ def test_require_pair_logps():
         checks.require_pair_logps(a=good[None], b=good[None])
     with pytest.raises(ValueError, match="b: expected finite"):
         checks.require_pair_logps(a=good, b=torch.tensor([-1.0, float("-inf")], dtype=D))
+
+
+# --------------------------------------------------------------------------- one rule for every helper
+
+
+def test_numbers_of_any_real_kind_are_numbers_and_bools_are_not():
+    for value in (0.5, 1, np.float32(0.5), np.float64(0.5), np.int64(1), torch.tensor(0.5),
+                  torch.tensor(1), torch.tensor(0.5, dtype=torch.float64)):
+        checks.require_positive("beta", value)
+        checks.require_nonnegative("beta", value)
+        checks.require_in_range("beta", value, 0.0, 2.0)
+    for bad in (True, False, np.bool_(True), torch.tensor(True), torch.tensor([0.5]), 1 + 0j,
+                "0.5", None, [0.5], np.array([0.5]), float("nan"), np.float32("inf"),
+                torch.tensor(float("nan")), 10**400):
+        with pytest.raises(ValueError, match="beta: expected a finite number > 0"):
+            checks.require_positive("beta", bad)
+
+
+def test_integers_of_any_kind_are_integers_and_floats_or_bools_are_not():
+    for value in (3, np.int64(3), np.int32(3), np.uint8(3), torch.tensor(3),
+                  torch.tensor(3, dtype=torch.int32)):
+        checks.require_ints(n=(value, 1))
+        checks.require_seed(value)
+    for bad in (3.0, np.float64(3.0), torch.tensor(3.0), True, np.bool_(True), "3", None,
+                torch.tensor([3])):
+        with pytest.raises(ValueError, match="n: expected an integer >= 1"):
+            checks.require_ints(n=(bad, 1))
+    for bad in (-1, 2**32, True):
+        with pytest.raises(ValueError, match=r"seed: expected an integer in \[0, 2\*\*32\)"):
+            checks.require_seed(bad)
+
+
+def test_tensor_arguments_are_non_empty_tensors_of_their_dtype():
+    checks.require_floats(x=torch.ones(2), y=torch.ones(2, dtype=D))
+    checks.require_ids(i=torch.tensor([0, 1]))
+    for bad, got in (([1.0], r"got list \[1.0\] \(convert it with torch.tensor\(x, "
+                             r"dtype=torch.float64\)\)"),
+                     (np.ones(2), "got ndarray"), (1.0, "got float 1.0"), (None, "got NoneType"),
+                     (torch.ones(2, dtype=torch.int64), "got an int64 tensor of shape"),
+                     (torch.ones(2, dtype=torch.float16), "got a float16 tensor"),
+                     (torch.ones(2, dtype=torch.complex64), "got a complex64 tensor")):
+        with pytest.raises(ValueError, match=f"x: expected a float32 or float64 torch.Tensor, {got}"):
+            checks.require_floats(x=bad)
+    with pytest.raises(ValueError, match=r"x: expected a non-empty tensor, got shape \(2, 0\)"):
+        checks.require_floats(x=torch.ones(2, 0))
+    with pytest.raises(ValueError, match=r"i: expected an int64 torch.Tensor, got a float32 tensor"):
+        checks.require_ids(i=torch.ones(2))
+    with pytest.raises(ValueError, match=r"i: expected an int64 torch.Tensor, got list \[0\] "
+                                         r"\(convert it with torch.tensor\(x, dtype=torch.int64\)\)"):
+        checks.require_ids(i=[0])
+    with pytest.raises(ValueError, match="i: expected an int64 torch.Tensor, got an int32 tensor"):
+        checks.require_ids(i=torch.tensor([0], dtype=torch.int32))
+
+
+def test_flags_generators_and_modules():
+    checks.require_flags(ipo=True, average=np.bool_(False))
+    for bad in ("yes", 1, None, torch.tensor(True)):
+        with pytest.raises(ValueError, match="ipo: expected True or False"):
+            checks.require_flags(ipo=bad)
+    checks.require_generator(torch.Generator())
+    for bad in (None, 0, np.random.default_rng(0)):
+        with pytest.raises(ValueError, match="gen: expected a CPU torch.Generator"):
+            checks.require_generator(bad)
+    checks.require_module("model", torch.nn.Linear(1, 1))
+    with pytest.raises(ValueError, match="model: expected a torch.nn.Module, got function"):
+        checks.require_module("model", lambda t: t)
+
+
+def test_log_prob_tables_tolerate_float32_rounding():
+    table = torch.log_softmax(torch.randn(4, 200, generator=torch.Generator().manual_seed(0)), -1)
+    checks.require_logprob_table("ref", table)  # float32 sums of 200 terms round by ~1e-6
+    with pytest.raises(ValueError, match="ref: expected each row to sum to 1"):
+        checks.require_logprob_table("ref", table - 1e-3)

@@ -1,5 +1,6 @@
 """Unit tests of helpers.data: draws against their frequencies, batches against hand values."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -93,3 +94,57 @@ def test_random_pairs_rejects_bad_arguments(kwargs, name):
     args = {"n_pairs": 2, "vocab_size": 5} | kwargs
     with pytest.raises(ValueError, match=name):
         random_pairs(generator(0), **args)
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+@pytest.mark.parametrize("row", [torch.tensor([1, 2]), np.array([1, 2])])
+def test_batch_sequences_refuses_tensor_rows_and_says_tolist(row):
+    # `p + a` on two tensors adds them: tokens [[3, 3]] came out of [1] + [2]
+    with pytest.raises(ValueError, match=r"prompts: expected non-empty lists of int token ids "
+                                         r">= 0, entry 0 is .*\(use .tolist\(\)\)"):
+        batch_sequences([row], [[3, 4]])
+    with pytest.raises(ValueError, match="answers: expected"):
+        batch_sequences([[3, 4]], [row])
+
+
+@pytest.mark.parametrize("row", [[1.7], [2.0], [True], ["1"], [None], [torch.tensor(1)]])
+def test_batch_sequences_refuses_ids_that_are_not_integers(row):
+    with pytest.raises(ValueError, match="answers: expected non-empty lists of int token ids"):
+        batch_sequences([[1]], [row])  # float ids were truncated
+
+
+def test_batch_sequences_takes_numpy_integers_and_tuples():
+    want = batch_sequences([[5, 6]], [[1, 2]])
+    for prompts, answers in (([[np.int64(5), np.int32(6)]], [[1, 2]]), (((5, 6),), ((1, 2),))):
+        got = batch_sequences(prompts, answers, pad_id=np.int64(0))
+        assert all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
+    for bad in (torch.tensor([[1, 2]]), "12", None):
+        with pytest.raises(ValueError, match="prompts: expected a list of token-id lists"):
+            batch_sequences(bad, [[1]])
+
+
+def test_samplers_check_their_logits_and_generator():
+    with pytest.raises(ValueError, match="logits: expected finite"):
+        sample_from_logits(torch.tensor([0.0, float("nan")], dtype=DTYPE), (3,), generator(0))
+    with pytest.raises(ValueError, match="shape: expected a tuple of positive integer sizes"):
+        sample_from_logits(torch.zeros(2, dtype=DTYPE), 3, generator(0))  # was a TypeError
+    with pytest.raises(ValueError, match="gen: expected a CPU torch.Generator"):
+        sample_from_logits(torch.zeros(2, dtype=DTYPE), (3,), None)
+    with pytest.raises(ValueError, match="gen: expected a CPU torch.Generator"):
+        sample_from_table(torch.zeros(1, 1, dtype=DTYPE), 3, 0)
+    with pytest.raises(ValueError, match="logprobs: expected a float32 or float64"):
+        sample_from_table([[0.0]], 3, generator(0))
+    a = sample_from_logits(torch.zeros(3, dtype=DTYPE), (np.int64(2), torch.tensor(4)), generator(1))
+    assert torch.equal(a, sample_from_logits(torch.zeros(3, dtype=DTYPE), (2, 4), generator(1)))
+
+
+def test_random_pairs_checks_its_length_ranges_and_generator():
+    for bad in (3, (1,), (1, 2, 3), (1.0, 2.0), None):
+        with pytest.raises(ValueError, match="answer_len: expected"):
+            random_pairs(generator(0), 2, 5, answer_len=bad)  # was a TypeError or IndexError
+    with pytest.raises(ValueError, match="gen: expected"):
+        random_pairs(None, 2, 5)
+    a = random_pairs(generator(0), np.int64(2), torch.tensor(5), prompt_len=(np.int64(1), 2))
+    assert a == random_pairs(generator(0), 2, 5, prompt_len=(1, 2))

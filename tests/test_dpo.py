@@ -4,6 +4,7 @@ math.exp for the losses, closed-form derivatives against autograd, loops for the
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -323,3 +324,73 @@ def test_batch_dpo_loss_is_log2_when_policy_is_reference(tiny_lms, pair_batch):
     (tokens, labels), _ = pair_batch()
     value = batch_dpo_loss(twin, reference, tokens, labels, 0.2)
     assert abs(float(value.detach()) - math.log(2)) < 1e-14
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_dpo_loss_refuses_integer_tensors_bools_and_an_empty_batch(pair_logps):
+    pc, pr, rc, rr = pair_logps(3, seed=2)
+    with pytest.raises(ValueError, match="policy_chosen_logps: expected a float32 or float64 "
+                                         "torch.Tensor, got an int64 tensor"):
+        dpo_loss(*[torch.tensor([-1, -2])] * 4, 0.1)  # was computed silently in float32
+    for bad in (True, False, np.bool_(True), "0.1", None):
+        with pytest.raises(ValueError, match="beta: expected a finite number >= 0"):
+            dpo_loss(pc, pr, rc, rr, bad)
+    for bad in ("yes", 1, 0, None):
+        with pytest.raises(ValueError, match="ipo: expected True or False"):
+            dpo_loss(pc, pr, rc, rr, 0.1, ipo=bad)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        dpo_loss(pc, pr, rc, rr, 0.1, label_smoothing=True)
+    empty = torch.zeros(0, dtype=DTYPE)
+    with pytest.raises(ValueError, match="policy_chosen_logps: expected a non-empty tensor"):
+        dpo_loss(empty, empty, empty, empty, 0.1)  # was a NaN mean downstream
+    with pytest.raises(ValueError, match="policy_chosen_logps: expected a float32 or float64 "
+                                         "torch.Tensor, got list"):
+        dpo_loss(pc.tolist(), pr, rc, rr, 0.1)
+
+
+def test_dpo_loss_takes_numbers_of_any_kind(pair_logps):
+    pc, pr, rc, rr = pair_logps(3, seed=5)
+    want = dpo_loss(pc, pr, rc, rr, 0.5, label_smoothing=0.25)
+    for beta, eps in ((np.float64(0.5), np.float64(0.25)), (torch.tensor(0.5), torch.tensor(0.25)),
+                      (np.float32(0.5), np.float32(0.25))):
+        got = dpo_loss(pc, pr, rc, rr, beta, label_smoothing=eps)
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == DTYPE and torch.allclose(g, w, atol=1e-15, rtol=0)
+    ipo = dpo_loss(pc, pr, rc, rr, np.int64(2), ipo=np.bool_(True))[0]
+    assert torch.allclose(ipo, dpo_loss(pc, pr, rc, rr, 2.0, ipo=True)[0], atol=1e-15, rtol=0)
+
+
+def test_closed_form_grad_rejects_nan_and_non_tensors():
+    w, g = torch.ones(2, dtype=DTYPE), torch.ones(2, 3, dtype=DTYPE)
+    for name, args in (("weights", (torch.tensor([1.0, float("nan")], dtype=DTYPE), g, g)),
+                       ("chosen_grads", (w, g * float("inf"), g)),
+                       ("rejected_grads", (w, g, g * float("nan")))):
+        with pytest.raises(ValueError, match=f"{name}: expected finite"):
+            dpo_closed_form_grad(*args, 0.1)
+    with pytest.raises(ValueError, match="weights: expected a float32 or float64"):
+        dpo_closed_form_grad([1.0, 1.0], g, g, 0.1)
+    with pytest.raises(ValueError, match="weights: expected a non-empty tensor"):
+        dpo_closed_form_grad(w[:0], g[:0], g[:0], 0.1)
+
+
+def test_batches_of_pairs_refuse_empty_tokens_and_two_vocabularies(tiny_lms, pair_batch):
+    policy, reference = tiny_lms(vocab=7)
+    (tokens, labels), _ = pair_batch(vocab=7)
+    with pytest.raises(ValueError, match="tokens: expected a non-empty tensor"):
+        batch_dpo_loss(policy, reference, tokens[:0], labels[:0], 0.1)  # was a RuntimeError
+    with pytest.raises(ValueError, match=r"tokens: expected \(2N, seq >= 2\)"):
+        batch_dpo_loss(policy, reference, tokens[:, :1], labels[:, :1], 0.1)
+    other = tiny_lms(vocab=9)[1]
+    with pytest.raises(ValueError, match="policy, reference: expected one vocabulary, got "
+                                         "vocab_size 7 and 9"):
+        batch_dpo_loss(policy, other, tokens, labels, 0.1)
+    with pytest.raises(ValueError, match="reference: expected a torch.nn.Module"):
+        batch_dpo_loss(policy, None, tokens, labels, 0.1)
+    with pytest.raises(ValueError, match="model: expected a torch.nn.Module"):
+        pair_logprobs("policy", tokens, labels)
+    with pytest.raises(ValueError, match="labels: expected an int64"):
+        pair_logprobs(policy, tokens, labels.float())
+    with pytest.raises(ValueError, match="average: expected True or False"):
+        pair_logprobs(policy, tokens, labels, average="yes")

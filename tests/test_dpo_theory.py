@@ -8,6 +8,7 @@ real step on the tiny LM.
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -102,3 +103,14 @@ def test_bad_arguments_raise_naming_them(change, match):
     args = dict(chosen_grads=g_w, rejected_grads=g_l, weights=w, beta=0.1, lr=0.1) | change
     with pytest.raises(ValueError, match=match):
         first_order_logp_change(**args)
+
+
+def test_one_dtype_and_numbers_of_any_kind():
+    g_w, g_l, w = _grads(3, 4, seed=1)
+    with pytest.raises(ValueError, match="chosen_grads, rejected_grads, weights: expected one dtype"):
+        first_order_logp_change(g_w, g_l.float(), w, 0.1, 0.1)  # was a RuntimeError from @
+    want = first_order_logp_change(g_w, g_l, w, 0.5, 0.25)
+    got = first_order_logp_change(g_w, g_l, w, np.float32(0.5), torch.tensor(0.25))
+    assert all(torch.allclose(a, b, atol=1e-15, rtol=0) for a, b in zip(got, want, strict=True))
+    with pytest.raises(ValueError, match="lr"):
+        first_order_logp_change(g_w, g_l, w, 0.5, True)

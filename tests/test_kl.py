@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -133,3 +134,49 @@ def test_exact_mean_var_rejects_bad_arguments(logprob_table):
         exact_mean_var(logprob_table(0), torch.zeros(3, 4, dtype=DTYPE))
     with pytest.raises(ValueError, match="policy_logprobs"):
         exact_mean_var(torch.zeros(3, 5, dtype=DTYPE), torch.zeros(3, 5, dtype=DTYPE))
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_k1_k3_reject_an_empty_batch_and_non_tensors():
+    empty = torch.zeros(0, dtype=DTYPE)
+    for fn in (k1, k3):
+        with pytest.raises(ValueError, match="policy_logps: expected a non-empty tensor"):
+            fn(empty, empty)  # was a NaN mean downstream
+        with pytest.raises(ValueError, match="policy_logps: expected a float32 or float64"):
+            fn([-1.0], torch.tensor([-1.0], dtype=DTYPE))
+
+
+def test_k3_refuses_a_ratio_its_dtype_cannot_hold():
+    ref = torch.tensor([-1.0], dtype=DTYPE)
+    assert torch.isfinite(k3(torch.tensor([-700.0], dtype=DTYPE), ref)).all()
+    with pytest.raises(ValueError, match="ref_logps, policy_logps: exp.*overflows float64"):
+        k3(torch.tensor([-800.0], dtype=DTYPE), ref)  # ρ = e^799 is inf: k3 would be inf
+    with pytest.raises(ValueError, match="overflows float32"):
+        k3(torch.tensor([-100.0]), torch.tensor([-1.0]))
+    assert torch.isfinite(k1(torch.tensor([-800.0], dtype=DTYPE), ref)).all()  # k1 needs no exp
+
+
+def test_mean_ci_wants_float_samples_and_returns_plain_floats():
+    with pytest.raises(ValueError, match="samples: expected a float32 or float64 torch.Tensor, "
+                                         "got an int64 tensor"):
+        mean_ci(torch.tensor([1, 2, 3]))  # was a RuntimeError from torch
+    with pytest.raises(ValueError, match="samples: expected finite"):
+        mean_ci(torch.tensor([1.0, float("inf")], dtype=DTYPE))
+    x = torch.tensor([1.0, 2.0, 4.0], dtype=DTYPE, requires_grad=True)
+    for z in (np.float32(2.0), torch.tensor(2.0), np.int64(2)):
+        mean, half = mean_ci(x, z)
+        assert type(mean) is float and type(half) is float
+        assert (mean, half) == pytest.approx(mean_ci(x.detach(), 2.0), abs=1e-15)
+
+
+def test_exact_mean_var_wants_finite_values_where_pi_has_mass():
+    p = torch.log(torch.tensor([[0.5, 0.5, 0.0]], dtype=DTYPE))
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="values: expected finite"):
+            exact_mean_var(p, torch.tensor([[bad, 1.0, 0.0]], dtype=DTYPE))  # was NaN or inf
+    mean, var = exact_mean_var(p, torch.tensor([[0.0, 2.0, float("inf")]], dtype=DTYPE))
+    assert float(mean) == 1.0 and float(var) == 1.0  # where π = 0 the value does not count
+    with pytest.raises(ValueError, match="values: expected a float32 or float64"):
+        exact_mean_var(p, [[0.0, 2.0, 1.0]])

@@ -3,6 +3,7 @@ per-sequence gradients, against loops and autograd."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -175,3 +176,69 @@ def test_flat_grad_fills_missing_with_zeros_and_rejects_frozen_model(tiny_lms, p
         per_sequence_grads(reference, tokens, labels)
     sequence_logprobs(policy(tokens), labels).sum().backward()
     assert torch.equal(flat_grad(policy), flat([p.grad for p in trainable(policy)]))
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_logits_must_be_finite_floats_and_labels_int64():
+    logits, labels = _batch(seed=2)
+    for fn in (token_logprobs, sequence_logprobs):
+        nan = logits.clone()
+        nan[0, 0, 0] = float("nan")
+        with pytest.raises(ValueError, match="logits: expected finite"):
+            fn(nan, labels)  # was NaN log-probs
+        with pytest.raises(ValueError, match="logits: expected a float32 or float64 torch.Tensor, "
+                                             "got an int64 tensor"):
+            fn(logits.long(), labels)  # was a NotImplementedError from torch
+        for bad in (labels.float(), labels.bool(), labels.int(), labels.tolist()):
+            with pytest.raises(ValueError, match="labels: expected an int64"):
+                fn(logits, bad)  # was a RuntimeError from gather
+        with pytest.raises(ValueError, match="logits: expected a non-empty tensor"):
+            fn(logits[:0], labels[:0])
+    with pytest.raises(ValueError, match="average: expected True or False"):
+        sequence_logprobs(logits, labels, average="yes")
+
+
+def test_tabular_policy_refuses_nan_logits_and_takes_numpy_sizes():
+    with pytest.raises(ValueError, match="logits: expected finite"):
+        TabularPolicy(1, 2, torch.tensor([[float("nan"), 1.0]], dtype=D))
+    with pytest.raises(ValueError, match="logits: expected a float32 or float64"):
+        TabularPolicy(1, 2, [[0.0, 1.0]])
+    policy = TabularPolicy(np.int64(2), torch.tensor(3))
+    assert policy.logits.shape == (2, 3) and policy.logits.dtype == D
+    with pytest.raises(ValueError, match="n_prompts"):
+        TabularPolicy(True, 3)
+
+
+def test_tiny_lm_refuses_empty_or_float_tokens_and_a_non_float_dtype():
+    lm = TinyCausalLM(vocab_size=5, hidden=2)
+    for bad in (torch.zeros(1, 0, dtype=torch.long), torch.zeros(0, 3, dtype=torch.long)):
+        with pytest.raises(ValueError, match="tokens: expected a non-empty tensor"):
+            lm(bad)  # was a RuntimeError from min()
+    for bad in (torch.zeros(1, 2), torch.zeros(1, 2, dtype=torch.int32), [[0, 1]]):
+        with pytest.raises(ValueError, match="tokens: expected an int64"):
+            lm(bad)
+    with pytest.raises(ValueError, match="dtype: expected torch.float32 or torch.float64"):
+        TinyCausalLM(5, 2, dtype=torch.int64)
+    same = TinyCausalLM(np.int64(5), hidden=np.int32(2), seed=torch.tensor(0))
+    tokens = torch.tensor([[0, 3, 4]])
+    assert torch.equal(same(tokens), lm(tokens))
+    with pytest.raises(ValueError, match=r"seed: expected an integer in \[0, 2\*\*32\)"):
+        TinyCausalLM(5, 2, seed=2**40)
+
+
+def test_gradient_helpers_want_modules_and_tensors(tiny_lms, pair_batch):
+    policy, _ = tiny_lms()
+    (tokens, labels), _ = pair_batch()
+    for fn in (trainable, flat_grad):
+        with pytest.raises(ValueError, match="model: expected a torch.nn.Module"):
+            fn(None)
+    with pytest.raises(ValueError, match="grads: expected a non-empty sequence of tensors"):
+        flat([[1.0], torch.ones(2)])
+    with pytest.raises(ValueError, match="grads: expected a non-empty sequence of tensors"):
+        flat(torch.ones(3))
+    with pytest.raises(ValueError, match="tokens, labels: expected the same shape"):
+        per_sequence_grads(policy, tokens, labels[:, :-1])
+    with pytest.raises(ValueError, match="average: expected True or False"):
+        per_sequence_grads(policy, tokens, labels, average=None)

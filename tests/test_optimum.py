@@ -6,6 +6,7 @@ and a numerical maximisation of J (L-BFGS on softmax logits in float64, then New
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -236,3 +237,37 @@ def test_kl_objective_rejects_bad_arguments(problem):
     for bad in (torch.tensor([0.7, 0.7, 0.7], dtype=DTYPE), torch.tensor([1.5, -0.5, 0.0], dtype=DTYPE)):
         with pytest.raises(ValueError, match="prompt_probs"):
             kl_objective(pb.ref, pb.ref, pb.rewards, 1.0, prompt_probs=bad)
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_kl_objective_refuses_zero_prompts_with_a_value_error():
+    empty = torch.zeros(0, 3, dtype=DTYPE)
+    with pytest.raises(ValueError, match="ref_logprobs: expected a non-empty tensor"):
+        kl_objective(empty, empty, empty, BETA)  # was a ZeroDivisionError
+
+
+def test_beta_of_any_real_kind_gives_the_same_optimum(problem):
+    pb = problem(2)
+    want = optimal_policy(pb.ref, pb.rewards, 0.5)
+    for beta in (np.float64(0.5), np.float32(0.5), torch.tensor(0.5), torch.tensor(0.5, dtype=DTYPE)):
+        assert torch.equal(optimal_policy(pb.ref, pb.rewards, beta), want)
+        assert torch.allclose(log_partition(pb.ref, pb.rewards, beta),
+                              log_partition(pb.ref, pb.rewards, 0.5), atol=1e-15, rtol=0)
+        assert float(kl_objective(pb.policy, pb.ref, pb.rewards, beta)) == \
+            pytest.approx(float(kl_objective(pb.policy, pb.ref, pb.rewards, 0.5)), abs=1e-15)
+    for bad in (True, np.bool_(True), torch.tensor(True), torch.tensor([0.5]), "0.5", 1 + 0j):
+        with pytest.raises(ValueError, match="beta: expected a finite number > 0"):
+            optimal_policy(pb.ref, pb.rewards, bad)
+
+
+def test_tables_must_be_float_tensors(problem):
+    pb = problem(2)
+    with pytest.raises(ValueError, match="rewards: expected a float32 or float64 torch.Tensor, "
+                                         "got list"):
+        optimal_policy(pb.ref, pb.rewards.tolist(), BETA)
+    with pytest.raises(ValueError, match="ref_logprobs: expected a float32 or float64 torch.Tensor"):
+        log_partition(pb.ref.numpy(), pb.rewards, BETA)
+    with pytest.raises(ValueError, match="prompt_probs: expected a float32 or float64"):
+        kl_objective(pb.policy, pb.ref, pb.rewards, BETA, prompt_probs=[1 / 3] * 3)

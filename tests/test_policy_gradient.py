@@ -1,5 +1,8 @@
 """Unit tests of helpers.policy_gradient against loops, autograd and closed forms."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
@@ -121,3 +124,90 @@ def test_estimate_equals_the_mean_of_the_per_sample_terms():
     est = score_function_estimate(logits, samples, returns, baseline=1.5)
     assert est.shape == (4, 3, 6)
     assert torch.allclose(est, terms.mean(-2), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def _b_star_loop(logits, returns):
+    """b* = Σ π G ‖s‖² / Σ π ‖s‖², ‖s(y)‖² = (1 − π_y)² + Σ_{j≠y} π_j², with math.exp."""
+    exps = [math.exp(float(v)) for v in logits]
+    probs = [e / sum(exps) for e in exps]
+    sq = [(1 - p) ** 2 + sum(q * q for j, q in enumerate(probs) if j != y)
+          for y, p in enumerate(probs)]
+    num = sum(p * float(g) * s for p, g, s in zip(probs, returns, sq, strict=True))
+    return num / sum(p * s for p, s in zip(probs, sq, strict=True))
+
+
+def test_optimal_baseline_matches_a_loop_in_log_space():
+    for seed in range(5):
+        logits, returns = _policy(k=5, seed=seed)
+        logits = logits * 3
+        assert abs(float(optimal_baseline(logits, returns)) - _b_star_loop(logits, returns)) < 1e-12
+
+
+@pytest.mark.parametrize("dtype, top", [(D, 1e4), (D, 1e8), (torch.float32, 1e3)])
+def test_optimal_baseline_of_a_sharp_policy_is_the_mean_return_of_the_other_answers(dtype, top):
+    # π puts all its mass (in floating point) on answer 0: E[G‖s‖²] and E[‖s‖²] underflow to 0,
+    # the plain ratio is 0/0 = NaN; the limit is Σ_{y≠0} π(y) G(y) / Σ_{y≠0} π(y)
+    logits = torch.tensor([top, 0.0, 1.0], dtype=dtype)
+    returns = torch.tensor([7.0, 2.0, 3.0], dtype=dtype)
+    want = (2 + 3 * math.e) / (1 + math.e)
+    tol = 1e-12 if dtype == D else 1e-6
+    assert abs(float(optimal_baseline(logits, returns)) - want) < tol
+    tie = torch.tensor([top, top, 0.0], dtype=dtype)  # two modes: each ‖s‖² = ½, b* = their mean
+    assert abs(float(optimal_baseline(tie, returns)) - 4.5) < tol
+    plain = torch.softmax(logits, -1)
+    assert plain[1] == 0 or dtype == torch.float32 and plain[1] < 1e-30  # where 0/0 came from
+
+
+def test_softmax_score_and_the_estimates_reject_nan_logits_and_baselines():
+    logits, returns = _policy()
+    samples = torch.tensor([0, 1, 3])
+    nan_logits = logits.clone()
+    nan_logits[1] = float("nan")
+    with pytest.raises(ValueError, match="logits: expected finite"):
+        softmax_score(nan_logits, samples)
+    for fn in (score_function_terms, score_function_estimate):
+        for bad in (float("nan"), float("inf"), np.float64("nan"), torch.tensor(float("inf"))):
+            with pytest.raises(ValueError, match="baseline: expected a finite number"):
+                fn(logits, samples, returns, baseline=bad)
+        with pytest.raises(ValueError, match="baseline: expected finite"):
+            fn(logits, samples, returns, baseline=torch.tensor([0.0, float("nan"), 1.0], dtype=D))
+        with pytest.raises(ValueError, match="baseline: expected a shape that broadcasts"):
+            fn(logits, samples, returns, baseline=torch.zeros(4, dtype=D))
+        for bad in (True, "0", None, [0.0]):
+            with pytest.raises(ValueError, match="baseline: expected"):
+                fn(logits, samples, returns, baseline=bad)
+    for bad in (float("nan"), True, torch.zeros(4, dtype=D)):  # a constant b
+        with pytest.raises(ValueError, match="baseline: expected"):
+            estimator_variance(logits, returns, bad)
+
+
+def test_a_baseline_per_sample_and_numbers_of_any_kind():
+    logits, returns = _policy()
+    samples = torch.tensor([[0, 1, 3], [2, 2, 0]])
+    per_sample = torch.tensor([[0.5, 1.0, -1.0], [0.0, 2.0, 3.0]], dtype=D)
+    terms = score_function_terms(logits, samples, returns, baseline=per_sample)
+    probs = torch.softmax(logits, -1)
+    for r in range(2):
+        for n in range(3):
+            y = int(samples[r, n])
+            want = (returns[y] - per_sample[r, n]) * (torch.eye(4, dtype=D)[y] - probs)
+            assert torch.allclose(terms[r, n], want, atol=1e-12)
+    assert torch.allclose(score_function_estimate(logits, samples, returns, per_sample),
+                          terms.mean(-2), atol=1e-12)
+    plain = estimator_variance(logits, returns, 1.5)
+    for b in (np.float64(1.5), np.float32(1.5), torch.tensor(1.5, dtype=D), np.int64(1) + 0.5):
+        assert float(estimator_variance(logits, returns, b)) == pytest.approx(float(plain), abs=1e-12)
+
+
+def test_ids_must_be_int64_tensors_and_values_float_tensors():
+    logits, returns = _policy()
+    for bad in (torch.tensor([0, 1], dtype=torch.int32), torch.tensor([True, False]), [0, 1],
+                np.array([0, 1]), torch.zeros(0, dtype=torch.long)):
+        with pytest.raises(ValueError, match="samples: expected"):
+            softmax_score(logits, bad)
+    for bad in (logits.tolist(), logits.numpy(), logits.long(), logits.half()):
+        with pytest.raises(ValueError, match="logits: expected a float32 or float64 torch.Tensor"):
+            expected_return(bad, returns)

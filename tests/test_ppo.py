@@ -3,6 +3,7 @@
 import math
 import statistics
 
+import numpy as np
 import pytest
 import sympy as sp
 import torch
@@ -274,3 +275,37 @@ def test_kl_objective_gradient_rejects_bad_input(change, name):
     args = {"logits": logits, "ref_logprobs": ref, "rewards": rewards, "beta": 0.5} | change
     with pytest.raises(ValueError, match=name):
         ppo.kl_objective_gradient(**args)
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_ppo_clip_loss_refuses_a_ratio_times_advantage_that_overflows():
+    old = torch.tensor([-800.0, -1.0], dtype=D)
+    logps = torch.tensor([-1.0, -1.0], dtype=D)
+    for adv in (0.0, -1.0):  # ρ = e^799 = inf: inf·0 was NaN, inf·(−1) an infinite loss
+        with pytest.raises(ValueError, match="logps, old_logps: exp.*overflows float64"):
+            ppo.ppo_clip_loss(logps, old, torch.tensor([adv, 1.0], dtype=D))
+    f32 = ppo.ppo_clip_loss(torch.tensor([-1.0]), torch.tensor([-60.0]), torch.tensor([-1.0]))
+    assert torch.isfinite(f32).all()  # ρ = e^59 fits float32
+    with pytest.raises(ValueError, match="overflows float32"):
+        ppo.ppo_clip_loss(torch.tensor([-1.0]), torch.tensor([-60.0]), torch.tensor([-1e20]))
+
+
+def test_ppo_helpers_want_tensors_bools_and_numbers():
+    with pytest.raises(ValueError, match="logps: expected a float32 or float64 torch.Tensor, got list"):
+        ppo.ppo_clip_loss([-1.0], torch.tensor([-1.0], dtype=D), torch.tensor([1.0], dtype=D))
+    with pytest.raises(ValueError, match="scale: expected True or False"):
+        ppo.grpo_advantages(torch.ones(4, dtype=D), 2, scale="yes")
+    with pytest.raises(ValueError, match="mask: expected a bool torch.Tensor"):
+        ppo.per_token_rewards(torch.ones(1, dtype=D), -torch.ones(1, 2, dtype=D),
+                              -torch.ones(1, 2, dtype=D), torch.ones(1, 2), 0.1)
+    rewards = torch.tensor([[1.0, 2.0, 3.0]], dtype=D)
+    want = ppo.reward_to_go(rewards, 0.5)
+    for discount in (np.float64(0.5), np.float32(0.5), torch.tensor(0.5, dtype=D)):
+        assert torch.allclose(ppo.reward_to_go(rewards, discount), want, atol=1e-15, rtol=0)
+    for bad in (True, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match="discount"):
+            ppo.reward_to_go(rewards, bad)
+    adv = ppo.grpo_advantages(torch.arange(4, dtype=D), np.int64(2))
+    assert torch.equal(adv, ppo.grpo_advantages(torch.arange(4, dtype=D), 2))

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -141,3 +142,55 @@ def test_fit_rejects_bad_arguments(tables):
         fit_tabular_dpo(ref, rewards, -1.0)
     with pytest.raises(ValueError, match="ref_logprobs"):
         fit_tabular_dpo(ref.exp(), rewards, 0.5)
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+@pytest.mark.parametrize("beta", [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 500.0, 1000.0])
+def test_fit_works_across_the_beta_range_of_the_course(problem, beta):
+    # the ridge scales with the Hessian (∝ β²): a fixed 1e-12 made the solve singular for β ≳ 500
+    pb = problem(3, prompts=2, answers=3)
+    policy, history = fit_tabular_dpo(pb.ref, pb.rewards, beta, steps=15)
+    assert all(math.isfinite(h) for h in history)
+    assert all(b <= a + 1e-15 for a, b in zip(history, history[1:]))  # Armijo: never up
+    assert torch.isfinite(policy.logits).all()
+    if beta >= 0.1:  # small β needs logits of size r/β: more than 15 Newton steps
+        star = optimal_policy(pb.ref, pb.rewards, beta)
+        assert torch.allclose(policy.probs().detach(), star, atol=1e-9, rtol=0)
+
+
+def test_fit_ipo_and_label_smoothing_at_large_beta(problem):
+    pb = problem(4, prompts=2, answers=3)
+    for kwargs in ({"ipo": True}, {"label_smoothing": 0.2}):
+        _, history = fit_tabular_dpo(pb.ref, pb.rewards, 1000.0, steps=4, **kwargs)
+        assert all(math.isfinite(h) for h in history) and history[-1] <= history[0]
+
+
+def test_fit_and_the_expected_losses_reject_non_finite_or_empty_tables(tables):
+    ref, rewards, policy = tables()
+    zero_mass = ref.clone()
+    zero_mass[0] = torch.log(torch.tensor([0.0, 0.5, 0.25, 0.25], dtype=DTYPE))
+    with pytest.raises(ValueError, match="ref_logprobs: expected finite"):
+        fit_tabular_dpo(zero_mass, rewards, 0.5)  # the loss needs finite log-probs
+    with pytest.raises(ValueError, match="ref_logprobs: expected finite"):
+        expected_dpo_loss(policy, zero_mass, rewards, 0.5)
+    with pytest.raises(ValueError, match="rewards: expected"):
+        expected_dpo_loss(policy, ref, rewards[:0], 0.5)
+    with pytest.raises(ValueError, match="ref_logprobs: expected a float32 or float64 torch.Tensor"):
+        fit_tabular_dpo(ref.tolist(), rewards, 0.5)
+    for bad in (True, "0.5", float("nan"), None):
+        with pytest.raises(ValueError, match="beta"):
+            fit_tabular_dpo(ref, rewards, bad, steps=1)
+    with pytest.raises(ValueError, match="ipo: expected True or False"):
+        expected_dpo_loss(policy, ref, rewards, 0.5, ipo="yes")
+
+
+def test_all_pairs_checks_its_device():
+    first, _ = all_pairs(3, "cpu")
+    assert first.device.type == "cpu"
+    for bad in ("gpu", 3.5, [0]):
+        with pytest.raises(ValueError, match="device: expected"):
+            all_pairs(3, bad)
+    first, second = all_pairs(np.int64(3))
+    assert torch.equal(first, all_pairs(3)[0]) and torch.equal(second, all_pairs(3)[1])

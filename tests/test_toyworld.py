@@ -1,5 +1,6 @@
 """Unit tests of helpers.toyworld: formulas against hand values, structure, reproducibility."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -96,3 +97,39 @@ def test_sample_sequences_rejects_bad_arguments():
         sample_sequences(lm, 0, 3, generator(0))
     with pytest.raises(ValueError, match="length"):
         sample_sequences(lm, 2, 1, generator(0))
+
+
+# --------------------------------------------------------------------------- bad input (issue 13)
+
+
+def test_world_helpers_want_a_world_and_a_generator():
+    w = make_world(2, 6, generator(0))
+    c, r = comparisons(w, 2, generator(0))
+    for bad in (None, "world", {"features": w.features}):
+        with pytest.raises(ValueError, match="world: expected a ToyWorld"):
+            comparisons(bad, 2, generator(0))
+        with pytest.raises(ValueError, match="world: expected a ToyWorld"):
+            fit_proxy(bad, c, r)
+    with pytest.raises(ValueError, match="gen: expected a CPU torch.Generator"):
+        make_world(2, 6, None)
+    with pytest.raises(ValueError, match="gen: expected a CPU torch.Generator"):
+        comparisons(w, 2, 0)
+    with pytest.raises(ValueError, match="chosen: expected"):
+        fit_proxy(w, c + 100, r)  # an index past the answers
+    with pytest.raises(ValueError, match="seed"):
+        fit_proxy(w, c, r, seed=-1)
+    with pytest.raises(ValueError, match="model: expected a torch.nn.Module"):
+        sample_sequences(None, 2, 3, generator(0))
+
+
+def test_world_sizes_of_any_integer_kind():
+    w = make_world(np.int64(2), torch.tensor(6), generator(0))
+    v = make_world(2, 6, generator(0))
+    assert torch.equal(w.features, v.features) and torch.equal(w.labelled, v.labelled)
+    for bad in (6.0, True, 7):
+        with pytest.raises(ValueError, match="n_answers"):
+            make_world(2, bad, generator(0))
+    with pytest.raises(ValueError, match="features: expected a float32 or float64"):
+        true_reward([[0.5, 1.0]])
+    with pytest.raises(ValueError, match="features: expected finite"):
+        sft_logprobs(torch.full((1, 2, 2), float("nan"), dtype=DTYPE))
