@@ -154,7 +154,8 @@ def test_solved_gets_full_points_on_every_graded_cell_hidden_tests_included(grad
         short = {grade_id: s for grade_id, s in cells.items() if not (s[0] == s[1] > 0)}
         assert not short, f"{path.name}: graded cells without full points (score, max): {short}"
         autograded = graded.autograded("solver", path)
-        assert errors(autograded) == {}, f"{path.name}: cells failed for the solved submission"
+        failed = errors(autograded)
+        assert failed == {}, f"{path.name}: cells failed for the solved submission: {failed}"
         source = {c.metadata.nbgrader["grade_id"]: c.source
                   for c in nbformat.read(path, as_version=4).cells if is_grade(c)}
         for cell in graded_cells(autograded):  # autograde graded the source's tests, hidden ones too
@@ -176,7 +177,7 @@ def test_blank_gets_zero_on_every_exercise_test_and_nothing_else_fails(graded):
         tests = {c.metadata.nbgrader["grade_id"] for c in graded_cells(autograded) if c.cell_type == "code"}
         failed = errors(autograded)
         assert set(failed) == tests, f"{path.name}: failed {failed}, exercise tests {sorted(tests)}"
-        assert set(failed.values()) == {"NotImplementedError"}, f"{path.name}: {failed}"
+        assert set(failed.values()) <= {"NotImplementedError"}, f"{path.name}: {failed}"
     assert graded.totals["blank"][0] == 0 < graded.totals["blank"][1]
 
 
