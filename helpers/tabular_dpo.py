@@ -106,9 +106,10 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
 
     Tables are (prompts, answers); returns (policy, the loss before each step). The loss is
     convex in the logits, so Newton's method with a backtracking line search converges
-    (quadratically near the optimum); a small ridge handles the softmax's flat direction,
-    1e-12 of the Hessian's largest diagonal entry (never below 1e-12): the Hessian grows like
-    β², so a fixed ridge drowns in its round-off for β ≳ 500. Works for β in 1e-3 … 1e3.
+    (quadratically near the optimum). A small ridge handles the softmax's flat direction: a
+    fraction of the Hessian's largest diagonal entry (or of 1 if that is larger), 1e-12 in
+    float64 and 1e3·ε ≈ 1.2e-4 in float32; the Hessian grows like β², so a fixed ridge would
+    drown in its round-off for β ≳ 500. Works for β in 1e-3 … 1e3, in float32 or float64.
     β, label_smoothing and ipo are checked by dpo_loss.
     Taught in: 05 §5.
     """
@@ -116,6 +117,7 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
     policy = TabularPolicy(*ref_logprobs.shape, logits=ref_logprobs)
     n = ref_logprobs.numel()
     eye = torch.eye(n, dtype=ref_logprobs.dtype, device=ref_logprobs.device)
+    rel = max(1e-12, 1e3 * torch.finfo(ref_logprobs.dtype).eps)  # 1e-12 in float64, 1.2e-4 in float32
 
     def loss_of(logits: torch.Tensor) -> torch.Tensor:
         return _expected_dpo_loss(torch.log_softmax(logits, dim=-1), ref_logprobs, rewards, beta,
@@ -128,7 +130,7 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
         (grad,) = torch.autograd.grad(loss, theta)
         history.append(float(loss.detach()))
         hess = torch.autograd.functional.hessian(loss_of, theta.detach()).reshape(n, n)
-        ridge = 1e-12 * max(1.0, float(hess.diagonal().abs().max())) * eye
+        ridge = rel * max(1.0, float(hess.diagonal().abs().max())) * eye
         step = -torch.linalg.solve(hess + ridge, grad.reshape(n)).reshape(theta.shape)
         slope, t = float((grad * step).sum()), 1.0
         for _ in range(20):  # backtracking (Armijo); near the optimum t = 1 is accepted

@@ -819,8 +819,8 @@ def _(d):
        "label_smoothing": "number", "ipo": "flag"}, lambda kw: None)
 def _(d):
     rows, k = size(d, 1, 2), size(d, 2, 3)
-    return {"ref_logprobs": logprob_table(d, rows, k, dtype=F64),
-            "rewards": tensor(d, (rows, k), -10, 10, F64), "beta": beta(d),
+    return {"ref_logprobs": logprob_table(d, rows, k),
+            "rewards": tensor(d, (rows, k)), "beta": beta(d),
             "steps": integer(d, size(d, 1, 2)),
             "label_smoothing": real(d, d.draw(_floats(0, 0.49))), "ipo": d.draw(st.booleans())}
 

@@ -160,6 +160,16 @@ def test_fit_works_across_the_beta_range_of_the_course(problem, beta):
         assert torch.allclose(policy.probs().detach(), star, atol=1e-9, rtol=0)
 
 
+@pytest.mark.parametrize("beta", [0.1, 1.0, 1000.0])
+def test_fit_works_in_float32(problem, beta):
+    pb = problem(5, prompts=2, answers=3)
+    ref, rewards = pb.ref.float(), pb.rewards.float()
+    policy, history = fit_tabular_dpo(ref, rewards, beta, steps=10)
+    assert policy.logits.dtype == torch.float32 and all(math.isfinite(h) for h in history)
+    star = optimal_policy(pb.ref, pb.rewards, beta)
+    assert torch.allclose(policy.probs().detach().double(), star, atol=1e-4, rtol=0)
+
+
 def test_fit_ipo_and_label_smoothing_at_large_beta(problem):
     pb = problem(4, prompts=2, answers=3)
     for kwargs in ({"ipo": True}, {"label_smoothing": 0.2}):
