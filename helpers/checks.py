@@ -570,14 +570,15 @@ def require_objective(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
 
 def require_dpo(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
                 reference_chosen_logps: torch.Tensor, reference_rejected_logps: torch.Tensor,
-                beta: float, label_smoothing: float = 0.0, ipo: bool = False) -> None:
-    """Four (batch,) log-prob vectors, β >= 0 (> 0 for IPO), label_smoothing in [0, 0.5), ipo a bool."""
+                beta: float, label_smoothing: float = 0.0, ipo: bool = False,
+                reference_free: bool = False) -> None:
+    """Four (batch,) log-prob vectors, β >= 0 (> 0 for IPO), label_smoothing in [0, 0.5), the flags bools."""
     require_pair_logps(policy_chosen_logps=policy_chosen_logps,
                        policy_rejected_logps=policy_rejected_logps,
                        reference_chosen_logps=reference_chosen_logps,
                        reference_rejected_logps=reference_rejected_logps)
     require_nonnegative("beta", beta)
-    require_flags(ipo=ipo)
+    require_flags(ipo=ipo, reference_free=reference_free)
     if ipo and _real(beta) == 0:
         raise ValueError("beta: IPO's target 1/(2β) needs beta > 0, got 0")
     require_in_range("label_smoothing", label_smoothing, 0.0, 0.5)

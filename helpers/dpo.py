@@ -28,7 +28,7 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     Taught in: 05 §4, §8 (IPO, cDPO: 07 §3; reference_free: 07 §7).
     """
     checks.require_dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
-                       reference_rejected_logps, beta, label_smoothing, ipo)
+                       reference_rejected_logps, beta, label_smoothing, ipo, reference_free)
     pi_logratios = policy_chosen_logps - policy_rejected_logps
     ref_logratios = reference_chosen_logps - reference_rejected_logps
     if reference_free:
