@@ -8,6 +8,7 @@ against what the notebook file says the page must show (`expected`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 DRIVER = "chromedriver"
 NOWHERE = "127.0.0.1:9"  # the proxy for every request off this machine: nothing listens there
 TIMEOUT = 120  # seconds for a page to settle (2 busy cores)
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # to the test's server, never a proxy
 
 # The state of a notebook page. A formula is an error when MathJax put an merror in it (TeX it could
 # not parse: a brace, an \end) and undefined when it holds a red mtext (the noundefined package's
@@ -89,14 +91,15 @@ def problems(state: dict, want: dict) -> list[str]:
 def settle(driver, ready: Callable[[dict], bool] = lambda s: True, quiet: float = 1.0,
            timeout: float = TIMEOUT) -> dict:
     """INSPECT's answer once `ready(state)` holds and the page has not changed for `quiet` seconds,
-    5 s more while a raw `$` is on it (MathJax may still be loading); the last answer when
-    `timeout` seconds pass first."""
+    5 s more while a raw `$` or a figure not shown is on it (MathJax or the image may still be
+    loading); the last answer when `timeout` seconds pass first."""
     deadline, previous, since = time.monotonic() + timeout, None, time.monotonic()
     while True:
         state, now = driver.execute_script(INSPECT), time.monotonic()
         if state != previous:
             previous, since = state, now
-        elif ready(state) and now - since >= quiet + (5 if state["raw"] else 0) or now > deadline:
+        elif ready(state) and now - since >= quiet + (5 if state["raw"] or state["hidden_images"] else 0) \
+                or now > deadline:
             return state
         time.sleep(0.25)
 
@@ -179,7 +182,7 @@ class Lab:
             if self.process.poll() is not None:
                 break
             try:
-                urllib.request.urlopen(f"{self.url}/api/status", timeout=2)
+                LOCAL.open(f"{self.url}/api/status", timeout=2)
                 return
             except OSError:
                 time.sleep(0.3)
@@ -188,13 +191,11 @@ class Lab:
 
     def api(self, path: str, method: str = "GET") -> bytes:
         request = urllib.request.Request(f"{self.url}/api/{path}", method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with LOCAL.open(request, timeout=30) as response:
             return response.read()
 
     def shut_down_kernels(self) -> None:
         """End the kernels that opening notebooks started (the tests run no code)."""
-        import json
-
         for kernel in json.loads(self.api("kernels")):
             self.api(f"kernels/{kernel['id']}", method="DELETE")
 

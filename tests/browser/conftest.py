@@ -47,12 +47,15 @@ def browser() -> Iterator:
                  "--disable-component-update", "--disable-default-apps", "--disable-sync",
                  f"--proxy-server={NOWHERE}", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    driver.set_script_timeout(TIMEOUT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("no_proxy", "NO_PROXY"):  # selenium talks to chromedriver on this machine directly
+            patch.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"])))
+        driver = webdriver.Chrome(options=options, service=Service(driver_path))
+        driver.set_script_timeout(TIMEOUT)
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
 
 @pytest.fixture(scope="session")
