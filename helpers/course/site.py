@@ -95,14 +95,15 @@ def execute_all(notebooks: dict[Path, object]) -> None:
 
 
 def mathjax_source() -> Path:
-    """MathJax 3's single-file bundle inside the installed django-static-mathjax package."""
+    """MathJax 3's single-file bundle inside the installed django-static-mathjax package (its
+    LICENSE two directories up)."""
     from importlib.util import find_spec
 
     spec = find_spec("mathjax")
     found = [Path(p) / "static" / "mathjax" for p in (spec.submodule_search_locations or [])] if spec else []
     for root in found:
         bundle = root / "es5" / MATHJAX_FILE
-        if bundle.is_file() and mathjax_version(root).startswith("3."):
+        if bundle.is_file() and (root / "LICENSE").is_file() and mathjax_version(root).startswith("3."):
             return bundle
     raise CourseError(f"MathJax 3 not found: expected es5/{MATHJAX_FILE} from the {MATHJAX_PACKAGE} "
                       "package (pip install -r requirements.txt)")
@@ -124,6 +125,7 @@ def render(notebooks: dict[Path, object], out: Path, mathjax: Path) -> list[Path
 
     (out / MATHJAX_URL).parent.mkdir(parents=True)
     shutil.copyfile(mathjax, out / MATHJAX_URL)
+    shutil.copyfile(mathjax.parents[1] / "LICENSE", (out / MATHJAX_URL).with_name("LICENSE"))  # Apache 2.0
     exporter = HTMLExporter(template_name="lab", template_file="rlhf_site.html.j2",
                             extra_loaders=[DictLoader({"rlhf_site.html.j2": TEMPLATE})],
                             mathjax_url=MATHJAX_URL)
