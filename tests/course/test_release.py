@@ -136,6 +136,7 @@ def test_release_never_writes_over_the_notebooks_it_releases(source_course, cli,
     assert files_of(source_course.root) == before
 
 
+@pytest.mark.full_run  # executes notebooks or starts the command: .ci/run runs it
 def test_release_refuses_a_directory_of_source_notebooks_unless_forced(cli, course_main, tmp_path,
                                                                       solution_notebook, files_of):
     sources = tmp_path / "sources"

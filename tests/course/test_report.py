@@ -3,6 +3,7 @@
 import pytest
 
 
+@pytest.mark.full_run  # executes notebooks or starts the command: .ci/run runs it
 def test_report_executes_collects_and_writes(scratch_course, course_main, tmp_path):
     status, out, err = course_main("report", "--root", scratch_course.root, "--out", "build/report.md")
     assert status == 0, err
@@ -12,6 +13,7 @@ def test_report_executes_collects_and_writes(scratch_course, course_main, tmp_pa
     assert "\r" not in out, "progress off a terminal is plain lines"
 
 
+@pytest.mark.full_run  # executes notebooks or starts the command: .ci/run runs it
 def test_a_failing_notebook_and_a_missing_verdict_fail_the_report_without_colour_codes(
         scratch_course, course_main, tmp_path, make_notebook):
     make_notebook(scratch_course.notebooks()[2], code="raise RuntimeError('broken')")
@@ -34,6 +36,7 @@ def test_an_unknown_notebook_is_refused(scratch_course, cli):
     assert "'99'" in cli.refuses("report", "--root", scratch_course.root, "--notebooks", "99")
 
 
+@pytest.mark.full_run  # executes notebooks or starts the command: .ci/run runs it
 @pytest.mark.parametrize("content", ["not json {", '{"nbformat": 4, "nbformat_minor": 5, "cells": []}'],
                          ids=["not-json", "schema-invalid"])
 def test_a_corrupt_notebook_is_named_before_anything_runs(scratch_course, cli, tmp_path, content):

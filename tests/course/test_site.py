@@ -22,6 +22,7 @@ def test_site_builds_pages_and_an_index_in_course_order_and_rebuilds_in_place(sc
     assert (tmp_path / "html" / MARKER).is_file() and not leftovers(tmp_path)
 
 
+@pytest.mark.full_run  # executes notebooks or starts the command: .ci/run runs it
 @pytest.mark.parametrize("execute", [False, True], ids=["corrupt", "failing-with-execute"])
 def test_a_bad_notebook_leaves_the_previous_build_untouched(scratch_course, cli, course_main, tmp_path,
                                                            files_of, make_notebook, execute):
@@ -39,6 +40,7 @@ def test_a_bad_notebook_leaves_the_previous_build_untouched(scratch_course, cli,
     assert files_of(tmp_path / "html") == before and not leftovers(tmp_path)
 
 
+@pytest.mark.full_run  # executes notebooks or starts the command: .ci/run runs it
 def test_a_corrupt_notebook_writes_no_site_at_all(scratch_course, cli, tmp_path):
     scratch_course.notebooks()[1].write_text("[]", encoding="utf-8")
     cli.refuses("site", "--root", scratch_course.root, "--out", "html")
