@@ -162,6 +162,22 @@ def expect_tensor(answer, shape: tuple[int, ...], what: str = "your answer",
     return answer
 
 
+def expect_number(answer, what: str = "your answer") -> float:
+    """The check an exercise's test cell runs on a scalar answer: a real number (not a bool).
+
+    Accepts Python and numpy numbers and one-element float tensors; AssertionError in words a
+    student can act on otherwise ("expected a number, got None"). Returns it as a float.
+    """
+    if isinstance(answer, torch.Tensor) and answer.numel() == 1 and answer.is_floating_point():
+        answer = answer.item()
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.integer, np.floating)):
+        shown = "None" if answer is None else f"a {type(answer).__name__}"
+        raise AssertionError(f"{what}: expected a number, got {shown}")
+    if not np.isfinite(float(answer)):
+        raise AssertionError(f"{what}: expected a finite number, got {answer!r}")
+    return float(answer)
+
+
 # --------------------------------------------------------------------------- silent asserts
 # For the supporting steps of a claim: they assert (with a clear message) but print nothing,
 # so each claim still ends in exactly one verdict line.

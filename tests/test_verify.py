@@ -210,3 +210,12 @@ def test_expect_tensor_says_what_was_expected_and_what_came(answer, said):
     assert str(raised.value).startswith("weights: expected ") and said in str(raised.value)
     good = torch.zeros(3, dtype=torch.float64)
     assert verify.expect_tensor(good, (3,)) is good
+
+
+def test_expect_number_accepts_real_numbers_and_says_what_came_otherwise():
+    assert verify.expect_number(np.float32(0.5)) == 0.5
+    assert verify.expect_number(torch.tensor([2.0], dtype=torch.float64)) == 2.0
+    for bad, said in ((None, "got None"), ([1.0], "got a list"), (True, "got a bool"),
+                      (float("nan"), "finite"), ("1", "got a str")):
+        with pytest.raises(AssertionError, match=said):
+            verify.expect_number(bad, "h*")
