@@ -112,13 +112,24 @@ def _compare(lhs: sp.Expr, rhs: sp.Expr, tol: float = 1e-10,
     return compared, None
 
 
+def _cancels(diff: sp.Expr) -> bool:
+    """True if diff's numerator, over one common denominator, expands to 0.
+
+    The cheap canonical form that decides most identities of the course (rational functions of
+    exponentials, logs and powers); every step is valid for all values the assumptions allow.
+    """
+    common = sp.together(sp.powsimp(sp.expand(diff)))
+    return sp.expand(sp.numer(common)) == 0
+
+
 def equal(lhs, rhs) -> tuple[bool, str]:
     """Decide lhs = rhs for every value the symbols' assumptions allow; return (verdict, method).
 
     A quick look first: if the two sides differ at one of the first probe points, they are not
     equal (a wrong line usually shows at once, before any slow rewriting). Then algebra, with
-    rewrites the assumptions allow and no more: ``simplify``, rewriting in
-    exponentials, expanding logarithms (never ``force=True``). If none reaches 0, the two sides
+    rewrites the assumptions allow and no more: the numerator over a common denominator,
+    expanded (cheap, and enough for most lines), then ``simplify``, rewriting in exponentials,
+    expanding logarithms (never ``force=True``). If none reaches 0, the two sides
     are compared at points covering each symbol's whole domain (both signs, near 0 and large
     for a real symbol): a difference there decides "not equal"; agreement at every point
     decides "equal", and the method says so.
@@ -130,6 +141,8 @@ def equal(lhs, rhs) -> tuple[bool, str]:
         return (value is not None and abs(value) < 1e-25), "sympy evalf (50 digits)"
     if _compare(lhs, rhs, max_points=3)[1] is not None:  # a wrong line usually shows at once
         return False, "sympy counterexample on the symbols' domain"
+    if _cancels(diff):
+        return True, "sympy together + expand"
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
     if sp.simplify(diff.rewrite(sp.exp)) == 0:

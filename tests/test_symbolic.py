@@ -55,6 +55,15 @@ def test_equal_says_which_method_decided():
     assert symbolic.equal(sp.Abs(x), x)[1] == "sympy counterexample on the symbols' domain"
 
 
+def test_a_common_denominator_decides_rational_identities_in_exponentials():
+    sig = symbolic.sigmoid(z)
+    assert symbolic.equal(sp.diff(sig, z), sig * (1 - sig)) == (True, "sympy together + expand")
+    assert symbolic.equal(sp.exp(z) / (1 + sp.exp(z)), sig) == (True, "sympy together + expand")
+    assert not symbolic.equal(sp.diff(sig, z), 1 - sig)[0]
+    # an identity that needs more than a common denominator still reaches simplify
+    assert symbolic.equal(sp.sin(z) ** 2 + sp.cos(z) ** 2, 1) == (True, "sympy simplify")
+
+
 def test_domain_points_follow_the_assumptions():
     import random
     rng = random.Random(0)
