@@ -37,6 +37,11 @@ def centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
     Taught in: 01 §4.
     """
     checks.require_centred_bt(r_chosen, r_rejected, center_weight)
+    return _centred_bt_loss(r_chosen, r_rejected, center_weight)
+
+
+def _centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
+                     center_weight: float) -> torch.Tensor:
     return (-F.logsigmoid(r_chosen - r_rejected).mean()
             + center_weight * ((r_chosen + r_rejected) ** 2).mean())
 
@@ -97,14 +102,22 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     so the offset would drift.
     Taught in: 01 §4.
     """
-    checks.require_reward_fit(model, features, chosen, rejected, steps, lr)
+    _check_fit(model, features, chosen, rejected, steps, lr, center_weight)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):
         opt.zero_grad()
         r = model(features)
-        loss = centred_bt_loss(r[chosen], r[rejected], center_weight)  # checks r is finite
+        loss = _centred_bt_loss(r[chosen], r[rejected], center_weight)  # center_weight checked above
         loss.backward()
         opt.step()
-        history.append(loss.detach().item())
-    return history
+        history.append(loss.detach())
+    checks.require_reward_pair(r[chosen], r[rejected])  # a fit that diverged leaves NaN or inf
+    return torch.stack(history).tolist()
+
+
+def _check_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
+               rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> None:
+    """fit_reward_model's arguments, checked once before its loop."""
+    checks.require_reward_fit(model, features, chosen, rejected, steps, lr)
+    checks.require_nonnegative("center_weight", center_weight)
