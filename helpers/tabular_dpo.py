@@ -41,15 +41,25 @@ def _pairwise_preference_probs(rewards: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(rewards[:, :, None] - rewards[:, None, :])
 
 
+def _pair_weights(rewards: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(first, second, P(first ≻ second) / (prompts · n(n−1)/2)): all_pairs and their weights.
+
+    The weights (prompts, n(n−1)) turn a per-pair table into the mean over prompts and
+    unordered pairs; they depend on the rewards only, so a fit computes them once.
+    """
+    n_prompts, n = rewards.shape
+    first, second = all_pairs(n, rewards.device)
+    weights = _pairwise_preference_probs(rewards)[:, first, second]  # P(first ≻ second)
+    return first, second, weights / (n_prompts * n * (n - 1) / 2)
+
+
 def _pair_average(per_pair: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
     """Σ_x Σ_{i≠j} P_ij ℓ_ij / (prompts · n(n−1)/2): the mean over prompts and unordered pairs.
 
     per_pair (prompts, n(n−1)) in all_pairs order; the outcome i ≻ j is weighted by P(i ≻ j).
     """
-    n_prompts, n = rewards.shape
-    first, second = all_pairs(n, rewards.device)
-    weights = _pairwise_preference_probs(rewards)[:, first, second]  # P(first ≻ second)
-    return (weights * per_pair).sum() / (n_prompts * n * (n - 1) / 2)
+    _, _, weights = _pair_weights(rewards)
+    return (weights * per_pair).sum()
 
 
 def expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
@@ -67,14 +77,14 @@ def expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
 
 def _expected_dpo_loss(policy_logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
                        rewards: torch.Tensor, beta: float, label_smoothing: float,
-                       ipo: bool) -> torch.Tensor:
-    first, second = all_pairs(rewards.shape[1], rewards.device)
+                       ipo: bool, pairs: tuple | None = None) -> torch.Tensor:
+    first, second, weights = _pair_weights(rewards) if pairs is None else pairs
     losses, _, _ = dpo_loss(policy_logprobs[:, first].reshape(-1),  # (prompts · n(n−1),)
                             policy_logprobs[:, second].reshape(-1),
                             ref_logprobs[:, first].reshape(-1),
                             ref_logprobs[:, second].reshape(-1),
                             beta, label_smoothing=label_smoothing, ipo=ipo)
-    return _pair_average(losses.view(rewards.shape[0], -1), rewards)
+    return (weights * losses.view(weights.shape)).sum()
 
 
 def expected_bt_loss(model_rewards: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
@@ -118,25 +128,28 @@ def fit_tabular_dpo(ref_logprobs: torch.Tensor, rewards: torch.Tensor, beta: flo
     n = ref_logprobs.numel()
     eye = torch.eye(n, dtype=ref_logprobs.dtype, device=ref_logprobs.device)
     rel = max(1e-12, 1e3 * torch.finfo(ref_logprobs.dtype).eps)  # 1e-12 in float64, 1.2e-4 in float32
+    pairs = _pair_weights(rewards)  # the pairs and their weights do not change during the fit
 
     def loss_of(logits: torch.Tensor) -> torch.Tensor:
         return _expected_dpo_loss(torch.log_softmax(logits, dim=-1), ref_logprobs, rewards, beta,
-                                  label_smoothing, ipo)
+                                  label_smoothing, ipo, pairs)
 
     history = []
     for _ in range(steps):
         theta = policy.logits.detach().clone().requires_grad_(True)
         loss = loss_of(theta)
-        (grad,) = torch.autograd.grad(loss, theta)
+        (grad,) = torch.autograd.grad(loss, theta, create_graph=True)
         history.append(float(loss.detach()))
-        hess = torch.autograd.functional.hessian(loss_of, theta.detach()).reshape(n, n)
+        # the Hessian's n rows ∂(∇L)_k/∂θ: one batched backward through the gradient's graph
+        (hess,) = torch.autograd.grad(grad.reshape(n), theta, eye, is_grads_batched=True)
+        hess, grad = hess.reshape(n, n), grad.detach()
         ridge = rel * max(1.0, float(hess.diagonal().abs().max())) * eye
         step = -torch.linalg.solve(hess + ridge, grad.reshape(n)).reshape(theta.shape)
         slope, t = float((grad * step).sum()), 1.0
-        for _ in range(20):  # backtracking (Armijo); near the optimum t = 1 is accepted
-            if float(loss_of(theta.detach() + t * step)) <= history[-1] + 1e-4 * t * slope:
-                with torch.no_grad():
+        with torch.no_grad():
+            for _ in range(20):  # backtracking (Armijo); near the optimum t = 1 is accepted
+                if float(loss_of(theta.detach() + t * step)) <= history[-1] + 1e-4 * t * slope:
                     policy.logits.add_(t * step)
-                break
-            t /= 2
+                    break
+                t /= 2
     return policy, history
