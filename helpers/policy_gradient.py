@@ -8,7 +8,6 @@ answer), samples (..., N) integer answer ids.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from helpers import checks
 
@@ -43,7 +42,9 @@ def softmax_score(logits: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
 
 
 def _softmax_score(logits: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
-    onehot = F.one_hot(samples, logits.numel()).to(logits.dtype)  # (..., N, K)
+    k = logits.numel()
+    eye = torch.eye(k, dtype=logits.dtype, device=logits.device)
+    onehot = eye.index_select(0, samples.reshape(-1)).reshape(*samples.shape, k)  # (..., N, K): row y of I
     return onehot - torch.softmax(logits.detach(), dim=-1)
 
 
