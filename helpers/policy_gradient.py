@@ -61,7 +61,13 @@ def score_function_terms(logits: torch.Tensor, samples: torch.Tensor, returns: t
 
 def _score_function_terms(logits: torch.Tensor, samples: torch.Tensor, returns: torch.Tensor,
                           baseline: float | torch.Tensor) -> torch.Tensor:
-    return (returns[samples] - baseline).unsqueeze(-1) * _softmax_score(logits, samples)
+    if isinstance(baseline, torch.Tensor) and baseline.dim() > 0:  # one b a sample
+        return (returns[samples] - baseline).unsqueeze(-1) * _softmax_score(logits, samples)
+    # one constant b: a term depends on the answer y only, so the K possible terms are computed
+    # once, (K, K) with row y = (G(y) − b)∇log π(y), and each sample looks its row up
+    k = logits.numel()
+    table = (returns - baseline).unsqueeze(-1) * _softmax_score(logits, torch.arange(k, device=logits.device))
+    return table.index_select(0, samples.reshape(-1)).reshape(*samples.shape, k)
 
 
 def score_function_estimate(logits: torch.Tensor, samples: torch.Tensor, returns: torch.Tensor,

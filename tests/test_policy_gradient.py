@@ -126,6 +126,20 @@ def test_estimate_equals_the_mean_of_the_per_sample_terms():
     assert torch.allclose(est, terms.mean(-2), atol=1e-12)
 
 
+def test_terms_with_a_constant_baseline_match_autograd_sample_by_sample():
+    logits, returns = _policy(k=5, seed=4)
+    samples = sample_from_logits(logits, (3, 7), torch.Generator().manual_seed(5))
+    for b in (0.0, 1.5, torch.tensor(-2.0, dtype=D)):
+        terms = score_function_terms(logits, samples, returns, baseline=b)
+        assert terms.shape == (3, 7, 5)
+        for r in range(3):
+            for n in range(7):
+                y = int(samples[r, n])
+                theta = logits.clone().requires_grad_(True)
+                (g,) = torch.autograd.grad(torch.log_softmax(theta, -1)[y], theta)
+                assert torch.allclose(terms[r, n], (float(returns[y]) - float(b)) * g, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- bad input (issue 13)
 
 
