@@ -102,22 +102,22 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     so the offset would drift.
     Taught in: 01 §4.
     """
-    _check_fit(model, features, chosen, rejected, steps, lr, center_weight)
+    checks.require_reward_fit(model, features, chosen, rejected, steps, lr, center_weight)
+    return _sgd_fit(model, features, chosen, rejected, steps, lr, center_weight)
+
+
+def _sgd_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
+             rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> list[float]:
+    """fit_reward_model's loop, on arguments checked once before it."""
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):
         opt.zero_grad()
         r = model(features)
-        loss = _centred_bt_loss(r[chosen], r[rejected], center_weight)  # center_weight checked above
+        loss = _centred_bt_loss(r[chosen], r[rejected], center_weight)
         loss.backward()
         opt.step()
         history.append(loss.detach())
-    checks.require_reward_pair(r[chosen], r[rejected])  # a fit that diverged leaves NaN or inf
-    return torch.stack(history).tolist()
-
-
-def _check_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
-               rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> None:
-    """fit_reward_model's arguments, checked once before its loop."""
-    checks.require_reward_fit(model, features, chosen, rejected, steps, lr)
-    checks.require_nonnegative("center_weight", center_weight)
+    history = torch.stack(history)
+    checks.require_fit_finite(lr, history, r)  # a fit that diverged leaves NaN or inf
+    return history.tolist()

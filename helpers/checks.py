@@ -241,6 +241,10 @@ def require_pair_logps(**logps: torch.Tensor) -> None:
     for name, x in logps.items():
         if x.dim() != 1:
             raise ValueError(f"{name}: expected shape (batch,), got {tuple(x.shape)}")
+    values = torch.stack([x.detach() for x in logps.values()])
+    if bool(((values <= 0) & (values > -math.inf)).all()):  # one pass: finite and <= 0 (NaN fails)
+        return
+    for name, x in logps.items():  # which one, and how
         require_finite(name, x)
         require_logprobs(name, x)
 
@@ -343,9 +347,9 @@ def require_comparisons(true_reward: torch.Tensor, n_pairs: int, gen: torch.Gene
 
 
 def require_reward_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
-                       rejected: torch.Tensor, steps: int, lr: float) -> None:
+                       rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> None:
     """A trainable model; finite features (answers, d); chosen, rejected (pairs,) answer ids
-    in [0, answers); steps >= 1; lr > 0. (center_weight is checked by centred_bt_loss.)"""
+    in [0, answers); steps >= 1; lr > 0; center_weight >= 0."""
     require_trainable(model)
     require_tensor("features", features)
     if features.dim() != 2:
@@ -360,6 +364,13 @@ def require_reward_fit(model: nn.Module, features: torch.Tensor, chosen: torch.T
                              f"{tuple(idx.shape)}, range [{int(idx.min())}, {int(idx.max())}]")
     require_ints(steps=(steps, 1))
     require_positive("lr", lr)
+    require_nonnegative("center_weight", center_weight)
+
+
+def require_fit_finite(lr: float, history: torch.Tensor, rewards: torch.Tensor) -> None:
+    """After a fit: its losses (steps,) and last rewards finite, else the step size was too big."""
+    if not (torch.isfinite(history).all() and torch.isfinite(rewards).all()):
+        raise ValueError(f"lr: the fit diverged to NaN or inf at lr={lr!r}; try a smaller lr")
 
 
 # --------------------------------------------------------------------------- kl

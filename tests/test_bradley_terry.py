@@ -122,6 +122,15 @@ def test_fit_reward_model_takes_sgd_steps_with_momentum():
                 p.sub_(0.3 * v)
 
 
+def test_fit_reward_model_says_when_the_fit_diverges():
+    gen = generator(3)
+    feats = torch.randn(5, 2, dtype=D, generator=gen)
+    chosen, rejected = sample_comparisons(feats[:, 0], 30, gen)
+    with pytest.raises(ValueError, match="lr: the fit diverged"):
+        fit_reward_model(RewardModel(2, seed=4), feats, chosen, rejected, steps=50, lr=1e306,
+                         center_weight=1.0)
+
+
 def test_fit_reward_model_rejects_bad_arguments():
     feats = torch.zeros(3, 2, dtype=D)
     idx = torch.tensor([0, 1])
