@@ -122,13 +122,32 @@ def _cancels(diff: sp.Expr) -> bool:
     return sp.expand(sp.numer(common)) == 0
 
 
+def _negated_softplus(expr: sp.Expr) -> sp.Expr | None:
+    """x if expr is log(1 + e^(−x)) with x real, else None."""
+    if not (isinstance(expr, sp.log) and expr.args[0].is_Add and len(expr.args[0].args) == 2):
+        return None
+    one, e = sorted(expr.args[0].args, key=lambda a: not a.is_number)
+    if one != 1 or not isinstance(e, sp.exp) or not e.args[0].could_extract_minus_sign():
+        return None
+    x = -e.args[0]
+    return x if x.is_real else None
+
+
+def _softplus_one_way(expr: sp.Expr) -> sp.Expr:
+    """Every log(1 + e^(−x)) with x real written log(1 + e^x) − x (the same number: 1 + e^(−x) =
+    e^(−x)(1 + e^x) with both factors positive), so that σ(x) and σ(−x) meet in one form."""
+    return expr.replace(lambda e: _negated_softplus(e) is not None,
+                        lambda e: sp.log(1 + sp.exp(_negated_softplus(e))) - _negated_softplus(e))
+
+
 def equal(lhs, rhs) -> tuple[bool, str]:
     """Decide lhs = rhs for every value the symbols' assumptions allow; return (verdict, method).
 
     A quick look first: if the two sides differ at one of the first probe points, they are not
     equal (a wrong line usually shows at once, before any slow rewriting). Then algebra, with
     rewrites the assumptions allow and no more: the numerator over a common denominator,
-    expanded (cheap, and enough for most lines), then ``simplify``, rewriting in exponentials,
+    expanded (cheap, and enough for most lines; again after writing each log(1 + e^(−x)) as
+    log(1 + e^x) − x), then ``simplify``, rewriting in exponentials,
     expanding logarithms (never ``force=True``). If none reaches 0, the two sides
     are compared at points covering each symbol's whole domain (both signs, near 0 and large
     for a real symbol): a difference there decides "not equal"; agreement at every point
@@ -143,6 +162,8 @@ def equal(lhs, rhs) -> tuple[bool, str]:
         return False, "sympy counterexample on the symbols' domain"
     if _cancels(diff):
         return True, "sympy together + expand"
+    if _cancels(_softplus_one_way(sp.expand_log(diff))):
+        return True, "sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand"
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
     if sp.simplify(diff.rewrite(sp.exp)) == 0:

@@ -64,6 +64,18 @@ def test_a_common_denominator_decides_rational_identities_in_exponentials():
     assert symbolic.equal(sp.sin(z) ** 2 + sp.cos(z) ** 2, 1) == (True, "sympy simplify")
 
 
+def test_softplus_is_written_one_way_only_for_real_exponents():
+    u = sp.Symbol("u")  # no assumption: complex values allowed, the rewrite is not applied
+    rule = "sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand"
+    assert symbolic.equal(sp.log(1 + sp.exp(-z)), sp.log(1 + sp.exp(z)) - z) == (True, rule)
+    assert not symbolic.equal(sp.log(1 + sp.exp(-z)), sp.log(1 + sp.exp(z)) + z)[0]
+    assert symbolic.equal(sp.log(1 + sp.exp(-u)), sp.log(1 + sp.exp(u)) - u)[1] != rule
+    # −H(σ(z), σ(−z)) = −log(1 + e^−z) − z σ(−z): log σ(z) and log σ(−z) meet in one form
+    sig, sig_neg = symbolic.sigmoid(z), symbolic.sigmoid(-z)
+    assert symbolic.equal(sig * sp.log(sig) + sig_neg * sp.log(sig_neg),
+                          -sp.log(1 + sp.exp(-z)) - z * sig_neg) == (True, rule)
+
+
 def test_domain_points_follow_the_assumptions():
     import random
     rng = random.Random(0)
