@@ -18,6 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"  # NN_slug.ipynb, in teaching order
 OVERVIEW_PREFIX = "00_"  # the overview collects the verdicts of the topic notebooks
+# Kernels started by the commands log nothing to the command's stderr: not the start-up warnings,
+# and not the "KeyboardInterrupt caught in kernel" (logged as an error) that a kernel may write
+# when jupyter_client interrupts it on shutdown after a failed cell, depending on timing.
+KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 

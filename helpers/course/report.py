@@ -16,13 +16,20 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.course import Course, CourseError, read_notebook, strip_ansi, writable_dir, write_atomic
+from helpers.course import (
+    KERNEL_QUIET,
+    Course,
+    CourseError,
+    read_notebook,
+    strip_ansi,
+    writable_dir,
+    write_atomic,
+)
 from helpers.course.cli import add_verb
 from helpers.course.progress import Progress
 
 DEVICES = ("auto", "cpu", "cuda")
 HEADING = "# Claims report"
-KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]  # no start-up warnings on the command's stderr
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -29,14 +29,21 @@ from pathlib import Path
 
 import tomllib
 
-from helpers.course import Course, CourseError, read_notebook, strip_ansi, writable_dir, write_atomic
+from helpers.course import (
+    KERNEL_QUIET,
+    Course,
+    CourseError,
+    read_notebook,
+    strip_ansi,
+    writable_dir,
+    write_atomic,
+)
 from helpers.course.cli import add_verb
 from helpers.course.progress import Progress
 
 CATALOGUE = Path("slips/catalogue.toml")
 STORED_REPORT = Path("slips/report.json")
 COPIED = ("helpers", "sheet", "CLAIMS.md")  # what a notebook may read besides itself
-KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,8 @@ from nbgrader.validator import Validator
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from helpers.course import COURSE
+from helpers.course import COURSE, KERNEL_QUIET
 from helpers.course.release import student_version
-from helpers.course.report import KERNEL_QUIET
 
 
 def parameter_sets(path: Path) -> list[dict]:
