@@ -7,6 +7,7 @@ plots (one style), symbolic and verify (sympy building blocks, verdict lines).
 
 A public function checks its arguments in one line, then computes its formula, and says where
 the formula is taught. helpers/README.md maps each formula to its function and notebook.
-Importing a module changes nothing global: threads, seeds and the plot style are explicit
-calls (numeric.set_threads, numeric.seed_everything, plots.use_style).
+Importing a module changes nothing global: threads, seeds, the plot style and the garbage
+collector are explicit calls (numeric.set_threads, numeric.seed_everything, plots.use_style,
+numeric.freeze_gc).
 """

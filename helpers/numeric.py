@@ -6,6 +6,7 @@ notebook's setup cell.
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from collections.abc import Callable
@@ -27,6 +28,18 @@ def set_threads(n: int = 1) -> None:
     """
     checks.require_ints(n=(n, 1))
     torch.set_num_threads(int(n))
+
+
+def freeze_gc() -> None:
+    """Leave every object alive now out of later garbage collections (gc.freeze).
+
+    Called at the end of the setup cell, after the imports: the half a million objects that
+    torch, sympy and matplotlib create at import live as long as the kernel, and without this
+    every full collection walks all of them again (about 0.2 s each time). Objects made later
+    are collected as usual.
+    Used in: every notebook's setup cell.
+    """
+    gc.freeze()
 
 
 def device() -> torch.device:

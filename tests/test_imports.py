@@ -1,5 +1,5 @@
 """Importing a helpers module changes nothing global: torch threads, the RNG, matplotlib's
-settings. Checked in a fresh interpreter, so no earlier import hides a change."""
+settings, the garbage collector. Checked in a fresh interpreter, so no earlier import hides a change."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 SCRIPT = """
-import json, pkgutil, importlib
+import gc, json, pkgutil, importlib
 import matplotlib, torch
 torch.set_num_threads(3)
 rc = {k: repr(v) for k, v in matplotlib.rcParams.items()}
@@ -20,6 +20,7 @@ for name in names:
 print(json.dumps({
     "modules": names,
     "threads": torch.get_num_threads(),
+    "frozen": gc.get_freeze_count(),
     "rc_changed": sorted(k for k, v in matplotlib.rcParams.items() if repr(v) != rc.get(k)),
     "rng_unchanged": bool(torch.equal(rng, torch.random.get_rng_state())),
 }))
@@ -33,5 +34,6 @@ def test_importing_every_helpers_module_changes_nothing_global():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert "helpers.dpo" in result["modules"] and "helpers.checks" in result["modules"]
     assert result["threads"] == 3, f"an import changed torch's threads to {result['threads']}"
+    assert result["frozen"] == 0, "an import froze the garbage collector's objects"
     assert result["rc_changed"] == [], f"an import changed matplotlib's {result['rc_changed']}"
     assert result["rng_unchanged"], "an import drew from (or seeded) torch's global RNG"

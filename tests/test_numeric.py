@@ -1,5 +1,7 @@
 """Unit tests of helpers.numeric: device, threads, seeding, finite differences."""
 
+import gc
+
 import numpy as np
 import pytest
 import torch
@@ -22,6 +24,18 @@ def test_cuda_without_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("RLHF_DEVICE", "cuda")
     with pytest.raises(ValueError, match="no CUDA device"):
         numeric.device()
+
+
+def test_freeze_gc_leaves_the_objects_alive_now_out_of_collections_and_later_ones_in():
+    try:
+        numeric.freeze_gc()
+        assert gc.get_freeze_count() > 0
+        later = []
+        later.append(later)            # a cycle made after the freeze is still collected
+        del later
+        assert gc.collect() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_set_threads_sets_torch_threads_and_checks_its_argument():

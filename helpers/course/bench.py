@@ -5,7 +5,7 @@
 Runs each notebook in a fresh kernel and times it, each beside a floor kernel that only does what
 every notebook's setup does: import the stack (torch, torch.optim, sympy, matplotlib, every math
 module of helpers), create one torch.optim optimiser, and make the explicit setup calls (threads,
-plot style). No notebook can beat the floor. Prints each notebook's time and its floor's, the
+plot style, gc freeze). No notebook can beat the floor. Prints each notebook's time and its floor's, the
 suite's time, the floor's, and their ratio. One run, serial, minutes long; a measurement, not a test.
 """
 
@@ -29,11 +29,12 @@ import torch
 import torch.nn.functional as F
 
 from helpers import {modules}
-from helpers.numeric import set_threads
+from helpers.numeric import freeze_gc, set_threads
 from helpers.plots import use_style
 
 set_threads()
 use_style()
+freeze_gc()
 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 """
 

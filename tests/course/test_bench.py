@@ -11,7 +11,8 @@ def test_the_floor_imports_every_math_module_and_makes_the_notebooks_setup_calls
     assert {"numeric", "plots", "verify", "models", "dpo"} <= set(math_modules())
     assert "course" not in math_modules()
     assert f"from helpers import {', '.join(math_modules())}" in source
-    for call in ("set_threads()", "use_style()", "torch.optim.SGD(", "import sympy", "import matplotlib"):
+    for call in ("set_threads()", "use_style()", "freeze_gc()", "torch.optim.SGD(", "import sympy",
+                 "import matplotlib"):
         assert call in source, f"the floor lacks {call}"
 
 
