@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,8 +44,8 @@ def centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
 
 def _centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
                      center_weight: float) -> torch.Tensor:
-    return (-F.logsigmoid(r_chosen - r_rejected).mean()
-            + center_weight * ((r_chosen + r_rejected) ** 2).mean())
+    return (-F.logsigmoid(r_chosen - r_rejected).mean(-1)
+            + center_weight * ((r_chosen + r_rejected) ** 2).mean(-1))
 
 
 class RewardModel(nn.Module):
@@ -121,3 +123,50 @@ def _sgd_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
     history = torch.stack(history)
     checks.require_fit_finite(lr, history, r)  # a fit that diverged leaves NaN or inf
     return history.tolist()
+
+
+def fit_reward_models(models: Sequence[RewardModel], features: torch.Tensor, chosen: torch.Tensor,
+                      rejected: torch.Tensor, steps: int = 300, lr: float = 0.5,
+                      center_weight: float = 0.0) -> list[list[float]]:
+    """fit_reward_model for several RewardModels of one size at once, side by side; one loss history each.
+
+    The models' parameters are stacked along a leading model axis (m, ...) and one
+    torch.optim.SGD (momentum 0.9) minimises the sum of their centred_bt_loss. The summed losses
+    share no parameter and SGD updates every entry on its own, so each model takes exactly the
+    steps fit_reward_model would take on it alone (the same values up to round-off); the trained
+    parameters are written back into the models. features (answers, d); chosen, rejected (pairs,).
+    Taught in: 01 §3.2–3.3.
+    """
+    checks.require_reward_fit(nn.ModuleList(models), features, chosen, rejected, steps, lr, center_weight)
+    return _fit_side_by_side(models, features, chosen, rejected, steps, lr, center_weight)
+
+
+def _fit_side_by_side(models: Sequence[RewardModel], features: torch.Tensor, chosen: torch.Tensor,
+                      rejected: torch.Tensor, steps: int, lr: float,
+                      center_weight: float) -> list[list[float]]:
+    """fit_reward_models' loop; first, models of one size, and features of their dtype."""
+    checks.require_same_shape("models (all their parameters)",
+                              *(nn.utils.parameters_to_vector(m.parameters()) for m in models))
+    for model in models:
+        checks.require_features(features, model.inner.in_features, dims=2, dtype=model.inner.weight.dtype)
+    stacked = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+               .requires_grad_(True) for name, _ in models[0].named_parameters()}
+    w1, b1 = stacked["inner.weight"], stacked["inner.bias"]        # (m, hidden, d), (m, hidden)
+    w2, b2 = stacked["out.weight"], stacked["out.bias"]            # (m, 1, hidden), (m, 1)
+    opt = torch.optim.SGD(list(stacked.values()), lr=lr, momentum=0.9)
+    history = []
+    for _ in range(steps):
+        opt.zero_grad()
+        hidden = torch.tanh(torch.baddbmm(b1.unsqueeze(1), features.expand(len(models), -1, -1), w1.mT))
+        r = torch.baddbmm(b2.unsqueeze(1), hidden, w2.mT).squeeze(-1)   # (m, answers): each model's r(x)
+        losses = _centred_bt_loss(r[:, chosen], r[:, rejected], center_weight)   # (m,)
+        losses.sum().backward()
+        opt.step()
+        history.append(losses.detach())
+    history = torch.stack(history)                                 # (steps, m)
+    checks.require_fit_finite(lr, history, r)  # a fit that diverged leaves NaN or inf
+    with torch.no_grad():
+        for k, model in enumerate(models):
+            for name, p in model.named_parameters():
+                p.copy_(stacked[name][k])
+    return history.T.tolist()
