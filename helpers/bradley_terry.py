@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,9 +41,9 @@ def centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
 
 
 def _centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
-                     center_weight: float) -> torch.Tensor:
-    return (-F.logsigmoid(r_chosen - r_rejected).mean(-1)
-            + center_weight * ((r_chosen + r_rejected) ** 2).mean(-1))
+                     center_weight: float, dim: int | None = None) -> torch.Tensor:
+    return (-F.logsigmoid(r_chosen - r_rejected).mean(dim)
+            + center_weight * ((r_chosen + r_rejected) ** 2).mean(dim))
 
 
 class RewardModel(nn.Module):
@@ -95,16 +93,19 @@ def _sample_comparisons(true_reward: torch.Tensor, n_pairs: int,
 
 def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
                      rejected: torch.Tensor, steps: int = 300, lr: float = 0.5,
-                     center_weight: float = 0.0) -> list[float]:
+                     center_weight: float = 0.0) -> list[float] | list[list[float]]:
     """Full-batch torch.optim.SGD (momentum 0.9) on centred_bt_loss; returns the loss history.
 
     features (answers, d); chosen, rejected (pairs,) indices into the answers. With
     center_weight = 0 the loss is the mean Bradley–Terry loss. Plain gradient steps, not Adam:
     Adam rescales the round-off gradient (~1e-17) of the reward's offset into full-size steps,
-    so the offset would drift.
+    so the offset would drift. model may be an nn.ModuleList of RewardModels of one size: they
+    are trained side by side, each exactly as alone (see _fit_side_by_side), one history each.
     Taught in: 01 §4.
     """
     checks.require_reward_fit(model, features, chosen, rejected, steps, lr, center_weight)
+    if isinstance(model, nn.ModuleList):
+        return _fit_side_by_side(model, features, chosen, rejected, steps, lr, center_weight)
     return _sgd_fit(model, features, chosen, rejected, steps, lr, center_weight)
 
 
@@ -125,27 +126,18 @@ def _sgd_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
     return history.tolist()
 
 
-def fit_reward_models(models: Sequence[RewardModel], features: torch.Tensor, chosen: torch.Tensor,
-                      rejected: torch.Tensor, steps: int = 300, lr: float = 0.5,
-                      center_weight: float = 0.0) -> list[list[float]]:
-    """fit_reward_model for several RewardModels of one size at once, side by side; one loss history each.
+def _fit_side_by_side(models: nn.ModuleList, features: torch.Tensor, chosen: torch.Tensor,
+                      rejected: torch.Tensor, steps: int, lr: float,
+                      center_weight: float) -> list[list[float]]:
+    """fit_reward_model for several RewardModels of one size at once; one loss history each.
 
     The models' parameters are stacked along a leading model axis (m, ...) and one
     torch.optim.SGD (momentum 0.9) minimises the sum of their centred_bt_loss. The summed losses
     share no parameter and SGD updates every entry on its own, so each model takes exactly the
-    steps fit_reward_model would take on it alone (the same values up to round-off); the trained
-    parameters are written back into the models. features (answers, d); chosen, rejected (pairs,).
-    Taught in: 01 §3.2–3.3.
+    steps _sgd_fit would take on it alone (the same values up to round-off); the trained
+    parameters are written back into the models. First: models of one size, features of their dtype.
     """
-    checks.require_reward_fit(nn.ModuleList(models), features, chosen, rejected, steps, lr, center_weight)
-    return _fit_side_by_side(models, features, chosen, rejected, steps, lr, center_weight)
-
-
-def _fit_side_by_side(models: Sequence[RewardModel], features: torch.Tensor, chosen: torch.Tensor,
-                      rejected: torch.Tensor, steps: int, lr: float,
-                      center_weight: float) -> list[list[float]]:
-    """fit_reward_models' loop; first, models of one size, and features of their dtype."""
-    checks.require_same_shape("models (all their parameters)",
+    checks.require_same_shape("model (the parameters of each RewardModel in it)",
                               *(nn.utils.parameters_to_vector(m.parameters()) for m in models))
     for model in models:
         checks.require_features(features, model.inner.in_features, dims=2, dtype=model.inner.weight.dtype)
@@ -159,7 +151,7 @@ def _fit_side_by_side(models: Sequence[RewardModel], features: torch.Tensor, cho
         opt.zero_grad()
         hidden = torch.tanh(torch.baddbmm(b1.unsqueeze(1), features.expand(len(models), -1, -1), w1.mT))
         r = torch.baddbmm(b2.unsqueeze(1), hidden, w2.mT).squeeze(-1)   # (m, answers): each model's r(x)
-        losses = _centred_bt_loss(r[:, chosen], r[:, rejected], center_weight)   # (m,)
+        losses = _centred_bt_loss(r[:, chosen], r[:, rejected], center_weight, dim=-1)   # (m,)
         losses.sum().backward()
         opt.step()
         history.append(losses.detach())

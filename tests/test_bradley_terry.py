@@ -11,7 +11,6 @@ from helpers.bradley_terry import (
     bradley_terry_loss,
     centred_bt_loss,
     fit_reward_model,
-    fit_reward_models,
     preference_prob,
     sample_comparisons,
 )
@@ -225,15 +224,15 @@ def test_fit_reward_model_checks_indices_and_its_model():
     assert len(history) == 2 and all(isinstance(h, float) for h in history)
 
 
-def test_fit_reward_models_trains_each_model_as_fit_reward_model_alone():
-    """Side by side (stacked parameters, one SGD) = one fit_reward_model run per model."""
+def test_fit_reward_model_trains_a_module_list_side_by_side_each_model_as_alone():
+    """An nn.ModuleList (stacked parameters, one SGD) = one fit_reward_model run per model."""
     gen = generator(5)
     feats = torch.randn(6, 3, dtype=D, generator=gen)
     chosen, rejected = sample_comparisons(feats @ torch.tensor([1.0, -0.5, 0.2], dtype=D), 60, gen)
     for center_weight in (0.0, 0.3):
         together = [RewardModel(3, hidden=4, seed=s) for s in (1, 2, 3)]
-        histories = fit_reward_models(together, feats, chosen, rejected, steps=40, lr=0.3,
-                                      center_weight=center_weight)
+        histories = fit_reward_model(torch.nn.ModuleList(together), feats, chosen, rejected,
+                                     steps=40, lr=0.3, center_weight=center_weight)
         assert len(histories) == 3 and all(len(h) == 40 for h in histories)
         for s, model, history in zip((1, 2, 3), together, histories, strict=True):
             alone = RewardModel(3, hidden=4, seed=s)
@@ -245,17 +244,18 @@ def test_fit_reward_models_trains_each_model_as_fit_reward_model_alone():
         assert not torch.allclose(together[0].out.weight, together[1].out.weight)
 
 
-def test_fit_reward_models_rejects_bad_arguments():
+def test_fit_reward_model_rejects_bad_module_lists():
     feats = torch.zeros(3, 2, dtype=D)
     idx = torch.tensor([0, 1])
+    lists = torch.nn.ModuleList
     with pytest.raises(ValueError, match="model: expected at least one parameter"):
-        fit_reward_models([], feats, idx, idx.flip(0))
-    with pytest.raises(ValueError, match="models .all their parameters.: expected the same shape"):
-        fit_reward_models([RewardModel(2), RewardModel(2, hidden=3)], feats, idx, idx.flip(0))
+        fit_reward_model(lists([]), feats, idx, idx.flip(0))
+    with pytest.raises(ValueError, match=r"model \(the parameters .*\): expected the same shape"):
+        fit_reward_model(lists([RewardModel(2), RewardModel(2, hidden=3)]), feats, idx, idx.flip(0))
     with pytest.raises(ValueError, match="center_weight"):
-        fit_reward_models([RewardModel(2)], feats, idx, idx.flip(0), center_weight=-1)
+        fit_reward_model(lists([RewardModel(2)]), feats, idx, idx.flip(0), center_weight=-1)
     with pytest.raises(ValueError, match="features"):
-        fit_reward_models([RewardModel(2)], feats.float(), idx, idx.flip(0))
+        fit_reward_model(lists([RewardModel(2)]), feats.float(), idx, idx.flip(0))
     with pytest.raises(ValueError, match="lr: the fit diverged"):
-        fit_reward_models([RewardModel(2, seed=4)], torch.randn(3, 2, dtype=D), idx, idx.flip(0),
-                          steps=50, lr=1e306, center_weight=1.0)
+        fit_reward_model(lists([RewardModel(2, seed=4)]), torch.randn(3, 2, dtype=D), idx, idx.flip(0),
+                         steps=50, lr=1e306, center_weight=1.0)
