@@ -147,8 +147,9 @@ def equal(lhs, rhs) -> tuple[bool, str]:
     equal (a wrong line usually shows at once, before any slow rewriting). Then algebra, with
     rewrites the assumptions allow and no more: the numerator over a common denominator,
     expanded (cheap, and enough for most lines; again after writing each log(1 + e^(−x)) as
-    log(1 + e^x) − x), then ``simplify``, rewriting in exponentials,
-    expanding logarithms (never ``force=True``). If none reaches 0, the two sides
+    log(1 + e^x) − x, and after rewriting tanh, cosh, ... in exponentials), then ``simplify``,
+    also after rewriting in exponentials or expanding logarithms (never ``force=True``). If
+    none reaches 0, the two sides
     are compared at points covering each symbol's whole domain (both signs, near 0 and large
     for a real symbol): a difference there decides "not equal"; agreement at every point
     decides "equal", and the method says so.
@@ -164,6 +165,8 @@ def equal(lhs, rhs) -> tuple[bool, str]:
         return True, "sympy together + expand"
     if _cancels(_softplus_one_way(sp.expand_log(diff))):
         return True, "sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand"
+    if _cancels(diff.rewrite(sp.exp)):
+        return True, "sympy rewrite(exp), together + expand"
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
     if sp.simplify(diff.rewrite(sp.exp)) == 0:

@@ -264,13 +264,15 @@ def check_equal(claim: str, lhs, rhs, what: str, *, controls: Mapping[str, Any] 
     _report(claim, verdict, what, method, "lhs - rhs = 0", done, basis)
 
 
-def check_corrected(claim: str, what: str, written: tuple, corrected: tuple, *,
+def check_corrected(claim: str, what: str, written: tuple, corrected: tuple, *, off_by,
                     controls: Mapping[str, Any] | None = None) -> sp.Expr:
-    """The sheet's line `written = (lhs, rhs)` is false, `corrected = (lhs, rhs)` is true.
+    """The sheet's line `written = (lhs, rhs)` is false, `corrected = (lhs, rhs)` is true, and
+    the written line misses by `off_by`: its lhs − rhs, as the notebook states it.
 
     The written line is the first control: the comparison that accepts the corrected line
-    rejects it. `controls` are further wrong right-hand sides for the corrected lhs. Prints a
-    `corrected` verdict line and returns the simplified difference lhs - rhs of the written line.
+    rejects it. sympy must find the written line's lhs − rhs equal to `off_by`. `controls` are
+    further wrong right-hand sides for the corrected lhs. Prints a `corrected` verdict line and
+    returns `off_by`.
     """
     w_lhs, w_rhs = written
     same = _same_expression(*corrected)
@@ -283,12 +285,14 @@ def check_corrected(claim: str, what: str, written: tuple, corrected: tuple, *,
     if not ok:
         raise AssertionError(f"{claim}: the corrected line {corrected[0]} = {corrected[1]} "
                              f"does not hold either{symbolic.counterexample(*corrected)}")
-    diff = sp.simplify(w_lhs - w_rhs)
-    done = [f"the written line rejected, off by {sp.sstr(diff)}"
+    if not symbolic.equal(w_lhs - w_rhs, off_by)[0]:
+        raise AssertionError(f"{claim}: the written line is off by {sp.sstr(w_lhs - w_rhs)}, "
+                             f"not by {sp.sstr(off_by)}{symbolic.counterexample(w_lhs - w_rhs, off_by)}")
+    done = [f"the written line rejected, off by {sp.sstr(off_by)}"
             f"{symbolic.counterexample(w_lhs, w_rhs)}"]
     done += _symbolic_controls(claim, corrected[0], controls or {})
     _report(claim, "corrected", what, method, "corrected line lhs - rhs = 0", done, None)
-    return diff
+    return sp.sympify(off_by)
 
 
 # --------------------------------------------------------------------------- numeric

@@ -60,8 +60,13 @@ def test_a_common_denominator_decides_rational_identities_in_exponentials():
     assert symbolic.equal(sp.diff(sig, z), sig * (1 - sig)) == (True, "sympy together + expand")
     assert symbolic.equal(sp.exp(z) / (1 + sp.exp(z)), sig) == (True, "sympy together + expand")
     assert not symbolic.equal(sp.diff(sig, z), 1 - sig)[0]
-    # an identity that needs more than a common denominator still reaches simplify
-    assert symbolic.equal(sp.sin(z) ** 2 + sp.cos(z) ** 2, 1) == (True, "sympy simplify")
+    # tanh, sin, cos, ... written in exponentials, then a common denominator
+    rewrite = "sympy rewrite(exp), together + expand"
+    assert symbolic.equal(sp.sin(z) ** 2 + sp.cos(z) ** 2, 1) == (True, rewrite)
+    assert symbolic.equal(sp.tanh(z / 2), sig - symbolic.sigmoid(-z)) == (True, rewrite)
+    assert not symbolic.equal(sp.tanh(z / 2), sig - symbolic.sigmoid(z / 2))[0]
+    # an identity that needs more than that still reaches simplify
+    assert symbolic.equal(sp.gamma(z + 1), z * sp.gamma(z)) == (True, "sympy simplify")
 
 
 def test_softplus_is_written_one_way_only_for_real_exponents():

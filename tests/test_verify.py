@@ -75,20 +75,36 @@ def test_conditions_must_be_booleans():
 
 def test_check_corrected_shows_the_written_line_as_its_control(capsys):
     s = sigmoid(z)
-    diff = verify.check_corrected("C9.2", "σ'", (sp.diff(s, z), 1 - s), (sp.diff(s, z), s * (1 - s)))
-    assert sp.simplify(diff - (sp.diff(s, z) - (1 - s))) == 0
+    off = verify.check_corrected("C9.2", "σ'", (sp.diff(s, z), 1 - s), (sp.diff(s, z), s * (1 - s)),
+                                 off_by=-(1 - s) ** 2)
+    assert off == -(1 - s) ** 2
     line = capsys.readouterr().out
-    assert line.startswith("C9.2    corrected  ") and "control: the written line rejected, off by" in line
+    assert line.startswith("C9.2    corrected  ")
+    assert f"control: the written line rejected, off by {sp.sstr(-(1 - s) ** 2)}" in line
+
+
+def test_check_corrected_refuses_a_wrong_statement_of_the_miss():
+    s = sigmoid(z)
+    with pytest.raises(AssertionError, match="off by .*, not by"):
+        verify.check_corrected("C9.2", "σ'", (sp.diff(s, z), 1 - s), (sp.diff(s, z), s * (1 - s)),
+                               off_by=(1 - s) ** 2)
+
+
+def test_check_corrected_decides_a_miss_stated_with_tanh():
+    a = sp.Symbol("a", real=True)
+    off = sp.tanh(a / 2)
+    assert verify.check_corrected("C9.2", "x", (sigmoid(a), sigmoid(-a)), (sigmoid(a), 1 - sigmoid(-a)),
+                                  off_by=off) == off
 
 
 def test_check_corrected_refuses_a_true_written_line():
     with pytest.raises(AssertionError, match="not a slip"):
-        verify.check_corrected("C9.2", "x", (z + z, 2 * z), (sp.sin(z) ** 2 + sp.cos(z) ** 2, 1))
+        verify.check_corrected("C9.2", "x", (z + z, 2 * z), (sp.sin(z) ** 2 + sp.cos(z) ** 2, 1), off_by=0)
 
 
 def test_check_corrected_refuses_a_false_correction():
     with pytest.raises(AssertionError, match="does not hold either"):
-        verify.check_corrected("C9.2", "x", (z, z + 1), (z, z + 2))
+        verify.check_corrected("C9.2", "x", (z, z + 1), (z, z + 2), off_by=-1)
 
 
 def test_check_close_prints_the_bound_and_the_control_gap_not_the_error(capsys):
