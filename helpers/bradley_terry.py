@@ -99,66 +99,32 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     features (answers, d); chosen, rejected (pairs,) indices into the answers. With
     center_weight = 0 the loss is the mean Bradley–Terry loss. Plain gradient steps, not Adam:
     Adam rescales the round-off gradient (~1e-17) of the reward's offset into full-size steps,
-    so the offset would drift. model may be an nn.ModuleList of RewardModels of one size: they
-    are trained side by side, each exactly as alone (see _fit_side_by_side), one history each.
+    so the offset would drift. model may be an nn.ModuleList of RewardModels: they
+    are trained side by side, each exactly as alone (see _sgd_fit), one history each.
     Taught in: 01 §4.
     """
     checks.require_reward_fit(model, features, chosen, rejected, steps, lr, center_weight)
     if isinstance(model, nn.ModuleList):
-        return _fit_side_by_side(model, features, chosen, rejected, steps, lr, center_weight)
-    return _sgd_fit(model, features, chosen, rejected, steps, lr, center_weight)
+        return _sgd_fit(list(model), features, chosen, rejected, steps, lr, center_weight).T.tolist()
+    return _sgd_fit([model], features, chosen, rejected, steps, lr, center_weight)[:, 0].tolist()
 
 
-def _sgd_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
-             rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> list[float]:
-    """fit_reward_model's loop, on arguments checked once before it."""
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    history = []
-    for _ in range(steps):
-        opt.zero_grad()
-        r = model(features)
-        loss = _centred_bt_loss(r[chosen], r[rejected], center_weight)
-        loss.backward()
-        opt.step()
-        history.append(loss.detach())
-    history = torch.stack(history)
-    checks.require_fit_finite(lr, history, r)  # a fit that diverged leaves NaN or inf
-    return history.tolist()
+def _sgd_fit(models: list[nn.Module], features: torch.Tensor, chosen: torch.Tensor,
+             rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> torch.Tensor:
+    """fit_reward_model's loop, on arguments checked once before it: the loss history (steps, m).
 
-
-def _fit_side_by_side(models: nn.ModuleList, features: torch.Tensor, chosen: torch.Tensor,
-                      rejected: torch.Tensor, steps: int, lr: float,
-                      center_weight: float) -> list[list[float]]:
-    """fit_reward_model for several RewardModels of one size at once; one loss history each.
-
-    The models' parameters are stacked along a leading model axis (m, ...) and one
-    torch.optim.SGD (momentum 0.9) minimises the sum of their centred_bt_loss. The summed losses
-    share no parameter and SGD updates every entry on its own, so each model takes exactly the
-    steps _sgd_fit would take on it alone (the same values up to round-off); the trained
-    parameters are written back into the models. First: models of one size, features of their dtype.
+    One torch.optim.SGD on the sum of the m models' losses: the losses share no parameter and SGD
+    updates every entry on its own, so each model takes exactly the steps it would take alone.
     """
-    checks.require_same_shape("model (the parameters of each RewardModel in it)",
-                              *(nn.utils.parameters_to_vector(m.parameters()) for m in models))
-    for model in models:
-        checks.require_features(features, model.inner.in_features, dims=2, dtype=model.inner.weight.dtype)
-    stacked = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
-               .requires_grad_(True) for name, _ in models[0].named_parameters()}
-    w1, b1 = stacked["inner.weight"], stacked["inner.bias"]        # (m, hidden, d), (m, hidden)
-    w2, b2 = stacked["out.weight"], stacked["out.bias"]            # (m, 1, hidden), (m, 1)
-    opt = torch.optim.SGD(list(stacked.values()), lr=lr, momentum=0.9)
+    opt = torch.optim.SGD([p for m in models for p in m.parameters()], lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):
         opt.zero_grad()
-        hidden = torch.tanh(torch.baddbmm(b1.unsqueeze(1), features.expand(len(models), -1, -1), w1.mT))
-        r = torch.baddbmm(b2.unsqueeze(1), hidden, w2.mT).squeeze(-1)   # (m, answers): each model's r(x)
+        r = torch.stack([m(features) for m in models])            # (m, answers): each model's r(x)
         losses = _centred_bt_loss(r[:, chosen], r[:, rejected], center_weight, dim=-1)   # (m,)
         losses.sum().backward()
         opt.step()
         history.append(losses.detach())
-    history = torch.stack(history)                                 # (steps, m)
+    history = torch.stack(history)
     checks.require_fit_finite(lr, history, r)  # a fit that diverged leaves NaN or inf
-    with torch.no_grad():
-        for k, model in enumerate(models):
-            for name, p in model.named_parameters():
-                p.copy_(stacked[name][k])
-    return history.T.tolist()
+    return history
