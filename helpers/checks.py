@@ -374,7 +374,7 @@ def require_reward_fit(model: nn.Module, features: torch.Tensor, chosen: torch.T
 
 
 def require_fit_finite(lr: float, history: torch.Tensor, rewards: torch.Tensor) -> None:
-    """After a fit: its losses (steps,) and last rewards finite, else the step size was too big."""
+    """After a fit: its losses (steps, ...) and last rewards finite, else the step size was too big."""
     if not (torch.isfinite(history).all() and torch.isfinite(rewards).all()):
         raise ValueError(f"lr: the fit diverged to NaN or inf at lr={lr!r}; try a smaller lr")
 
