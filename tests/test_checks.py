@@ -28,7 +28,7 @@ from helpers import (
 D = torch.float64
 MATH = [bradley_terry, data, dpo, dpo_theory, kl, models, numeric, optimum, plots,
         policy_gradient, ppo, tabular_dpo, toyworld]
-NO_CHECK = {"plots.label", "plots.use_style", "numeric.freeze_gc"}  # nothing to check
+NO_CHECK = {"plots.label", "plots.decades", "plots.use_style", "numeric.freeze_gc"}  # nothing to check
 READS_FIRST = {"numeric.device"}  # checks the RLHF_DEVICE setting once it has read it
 NOT_TAUGHT = {"numeric", "plots", "models.trainable"}  # utilities, not formulas of the course
 

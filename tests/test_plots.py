@@ -33,3 +33,42 @@ def test_figure_returns_flat_axes():
 def test_figure_rejects_bad_grid():
     with pytest.raises(ValueError, match="ncols"):
         plots.figure(ncols=0)
+
+
+def test_label_puts_the_title_where_automatic_placement_would():
+    fig, (fixed, auto) = plots.figure(ncols=2)
+    for ax in (fixed, auto):
+        ax.semilogy([1, 2, 3], [1e-3, 1e2, 1e5])
+    plots.label(fixed, "a title", "x", "y")
+    auto.set_title("a title")
+    auto.set_xlabel("x")
+    auto.set_ylabel("y")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box_fixed, box_auto = fixed.title.get_window_extent(renderer), auto.title.get_window_extent(renderer)
+    assert box_fixed.height == box_auto.height and box_fixed.y0 == box_auto.y0
+    assert box_fixed.y0 > fixed.get_window_extent(renderer).y1 and box_fixed.y1 < fig.bbox.y1
+    plt.close(fig)
+
+
+def test_power_of_ten_labels_decades_in_plain_text():
+    assert [plots.power_of_ten(v) for v in (1e-3, 1.0, 100.0, 1e-15)] == ["10⁻³", "10⁰", "10²", "10⁻¹⁵"]
+    assert plots.power_of_ten(0.2) == "0.2"
+
+
+def test_decades_labels_only_the_log_axes():
+    fig, (ax,) = plots.figure()
+    ax.semilogy([1, 2, 3], [1e-3, 1.0, 1e2])
+    plots.decades(ax)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    labels = [t.get_text() for t in ax.get_yticklabels() if low <= t.get_position()[1] <= high]
+    assert labels == ["10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹", "10²"]
+    assert not ax.yaxis.get_minor_ticks()
+    assert isinstance(ax.xaxis.get_major_formatter(), matplotlib.ticker.ScalarFormatter)  # linear x
+    plt.close(fig)
+
+
+def test_power_of_ten_rejects_a_value_off_a_log_axis():
+    with pytest.raises(ValueError, match="value"):
+        plots.power_of_ten(0.0)
