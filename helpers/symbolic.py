@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import sympy as sp
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
+from sympy.functions.elementary.trigonometric import TrigonometricFunction
 
 
 def sigmoid(z: sp.Expr) -> sp.Expr:
@@ -147,12 +149,12 @@ def equal(lhs, rhs) -> tuple[bool, str]:
     equal (a wrong line usually shows at once, before any slow rewriting). Then algebra, with
     rewrites the assumptions allow and no more: the numerator over a common denominator,
     expanded (cheap, and enough for most lines; again after writing each log(1 + e^(−x)) as
-    log(1 + e^x) − x, and after rewriting tanh, cosh, ... in exponentials), then ``simplify``,
-    also after rewriting in exponentials or expanding logarithms (never ``force=True``). If
-    none reaches 0, the two sides
-    are compared at points covering each symbol's whole domain (both signs, near 0 and large
-    for a real symbol): a difference there decides "not equal"; agreement at every point
-    decides "equal", and the method says so.
+    log(1 + e^x) − x, and after rewriting tanh, cosh, ... in exponentials, which comes first
+    when such functions appear), then ``simplify``, also after rewriting in exponentials or
+    expanding logarithms (never ``force=True``). If none reaches 0, the two sides are compared
+    at points covering each symbol's whole domain (both signs, near 0 and large for a real
+    symbol): a difference there decides "not equal"; agreement at every point decides "equal",
+    and the method says so.
     """
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     diff = lhs - rhs
@@ -161,12 +163,16 @@ def equal(lhs, rhs) -> tuple[bool, str]:
         return (value is not None and abs(value) < 1e-25), "sympy evalf (50 digits)"
     if _compare(lhs, rhs, max_points=3)[1] is not None:  # a wrong line usually shows at once
         return False, "sympy counterexample on the symbols' domain"
-    if _cancels(diff):
-        return True, "sympy together + expand"
-    if _cancels(_softplus_one_way(sp.expand_log(diff))):
-        return True, "sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand"
-    if _cancels(diff.rewrite(sp.exp)):
-        return True, "sympy rewrite(exp), together + expand"
+    forms = {"sympy together + expand": lambda: diff,
+             "sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand":
+                 lambda: _softplus_one_way(sp.expand_log(diff)),
+             "sympy rewrite(exp), together + expand": lambda: diff.rewrite(sp.exp)}
+    order = list(forms)
+    if diff.has(HyperbolicFunction, TrigonometricFunction):  # tanh, cos, ...: rewrite first
+        order.insert(0, order.pop())
+    for method in order:
+        if _cancels(forms[method]()):
+            return True, method
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
     if sp.simplify(diff.rewrite(sp.exp)) == 0:
