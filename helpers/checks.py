@@ -222,8 +222,18 @@ def require_logprob_table(name: str, logps: torch.Tensor, atol: float = 1e-6) ->
     if logps.dim() != 2:
         raise ValueError(f"{name}: expected a (prompts, answers) table, got shape "
                          f"{tuple(logps.shape)}")
-    require_logprobs(name, logps, atol)
+    if _logprob_rows(logps.detach(), atol):
+        return
+    require_logprobs(name, logps, atol)  # which property fails, and how
     require_normalised(name, logps, atol)
+
+
+def _logprob_rows(values: torch.Tensor, atol: float) -> bool:
+    """In one pass: every value ≤ atol and every row sums to 1 in probability, within the
+    tolerance of require_normalised (NaN and +inf fail both)."""
+    total = torch.logsumexp(values, dim=-1).exp()
+    tol = max(atol, 16 * values.shape[-1] * torch.finfo(values.dtype).eps)
+    return bool((values <= atol).all()) and bool(((total - 1).abs() <= tol).all())
 
 
 def require_logprob_tables(**tables: torch.Tensor) -> None:
@@ -231,11 +241,8 @@ def require_logprob_tables(**tables: torch.Tensor) -> None:
     require_floats(**tables)
     require_same_shape(", ".join(tables), *tables.values())
     values = torch.stack([t.detach() for t in tables.values()])
-    if values.dim() == 3:  # one pass: all ≤ atol, every row sums to 1 (NaN and +inf fail both)
-        total = torch.logsumexp(values, dim=-1).exp()
-        tol = max(1e-6, 16 * values.shape[-1] * torch.finfo(values.dtype).eps)
-        if bool((values <= 1e-6).all()) and bool(((total - 1).abs() <= tol).all()):
-            return
+    if values.dim() == 3 and _logprob_rows(values, 1e-6):
+        return
     for name, logps in tables.items():  # which one, and how
         require_logprob_table(name, logps)
 
@@ -390,9 +397,11 @@ def require_sampled_logps(policy_logps: torch.Tensor, ref_logps: torch.Tensor,
     """
     require_floats(policy_logps=policy_logps, ref_logps=ref_logps)
     require_same_shape("policy_logps, ref_logps", policy_logps, ref_logps)
-    require_logprobs("policy_logps", policy_logps, atol=1e-9)
-    require_logprobs("ref_logps", ref_logps, atol=1e-9)
-    require_finite("policy_logps", policy_logps)  # y was drawn from π, so π(y) > 0
+    both = torch.stack([policy_logps.detach(), ref_logps.detach()])
+    if not (bool((both <= 1e-9).all()) and bool(torch.isfinite(both[0]).all())):  # one pass;
+        require_logprobs("policy_logps", policy_logps, atol=1e-9)            # if it fails,
+        require_logprobs("ref_logps", ref_logps, atol=1e-9)                  # which and how
+        require_finite("policy_logps", policy_logps)  # y was drawn from π, so π(y) > 0
     if ratio:
         require_exp_fits("ref_logps, policy_logps", ref_logps - policy_logps)
 

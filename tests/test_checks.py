@@ -3,6 +3,7 @@ in its first line, with one call into checks, and raises ValueError nowhere else
 
 import ast
 import inspect
+import math
 
 import numpy as np
 import pytest
@@ -228,3 +229,32 @@ def test_log_prob_tables_tolerate_float32_rounding():
     checks.require_logprob_table("ref", table)  # float32 sums of 200 terms round by ~1e-6
     with pytest.raises(ValueError, match="ref: expected each row to sum to 1"):
         checks.require_logprob_table("ref", table - 1e-3)
+
+
+@pytest.mark.parametrize("entry, message", [
+    (float("nan"), "NaN or \\+inf"), (float("inf"), "NaN or \\+inf"), (0.3, "<= 0, got max 0.3"),
+    (-30.0, "each row to sum to 1"), (-math.inf, "each row to sum to 1")])
+def test_the_one_pass_table_check_falls_back_to_the_message_that_names_the_fault(entry, message):
+    good = torch.log_softmax(torch.tensor([[0.1, 0.5, -0.2], [1.0, 0.0, 0.0]], dtype=torch.float64), -1)
+    bad = good.clone()
+    bad[1, 0] = entry
+    with pytest.raises(ValueError, match=f"ref: expected .*{message}"):
+        checks.require_logprob_table("ref", bad)
+    with pytest.raises(ValueError, match=f"q: expected .*{message}"):
+        checks.require_logprob_tables(p=good, q=bad)
+    zero_mass = torch.tensor([[0.0, -math.inf, -math.inf]], dtype=torch.float64)  # π = (1, 0, 0)
+    checks.require_logprob_table("ref", zero_mass)
+
+
+@pytest.mark.parametrize("which, entry, message", [
+    ("policy", float("nan"), "policy_logps: expected log-probabilities, got NaN"),
+    ("ref", float("inf"), "ref_logps: expected log-probabilities, got NaN"),
+    ("ref", 0.5, "ref_logps: expected log-probabilities <= 0"),
+    ("policy", -math.inf, "policy_logps: expected finite values")])
+def test_the_one_pass_sample_check_falls_back_to_the_message_that_names_the_fault(which, entry, message):
+    policy, ref = torch.full((4,), -1.0, dtype=torch.float64), torch.full((4,), -2.0, dtype=torch.float64)
+    (policy if which == "policy" else ref)[2] = entry
+    with pytest.raises(ValueError, match=message):
+        checks.require_sampled_logps(policy, ref)
+    ref_zero = torch.tensor([-1.0, -math.inf, -2.0, -3.0], dtype=torch.float64)  # π_ref(y) = 0 is allowed
+    checks.require_sampled_logps(torch.full((4,), -1.0, dtype=torch.float64), ref_zero)
