@@ -99,8 +99,8 @@ def decades(ax) -> None:
     """One labelled tick a decade on each log-scaled axis of ax (10⁻², 10⁻¹, ...), no minor ticks.
 
     Call it after setting the scale. matplotlib's own labels are mathtext, parsed afresh in every
-    figure, and its unlabelled minor ticks are built one by one: together most of the drawing
-    time of a log axis, for ticks that carry no number.
+    figure, and its unlabelled minor ticks are built one by one: a large part of a log figure's
+    drawing time, for the same numbers.
     """
     ax.minorticks_off()
     for axis in (ax.xaxis, ax.yaxis):

@@ -142,6 +142,15 @@ def _softplus_one_way(expr: sp.Expr) -> sp.Expr:
                         lambda e: sp.log(1 + sp.exp(_negated_softplus(e))) - _negated_softplus(e))
 
 
+# The forms of lhs − rhs that _cancels tries, in order, each with the method it reports.
+_CANCELLING_FORMS = [
+    ("sympy together + expand", lambda diff: diff),
+    ("sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand",
+     lambda diff: _softplus_one_way(sp.expand_log(diff))),
+    ("sympy rewrite(exp), together + expand", lambda diff: diff.rewrite(sp.exp)),
+]
+
+
 def equal(lhs, rhs) -> tuple[bool, str]:
     """Decide lhs = rhs for every value the symbols' assumptions allow; return (verdict, method).
 
@@ -163,15 +172,11 @@ def equal(lhs, rhs) -> tuple[bool, str]:
         return (value is not None and abs(value) < 1e-25), "sympy evalf (50 digits)"
     if _compare(lhs, rhs, max_points=3)[1] is not None:  # a wrong line usually shows at once
         return False, "sympy counterexample on the symbols' domain"
-    forms = {"sympy together + expand": lambda: diff,
-             "sympy log(1 + e^-x) = log(1 + e^x) - x, together + expand":
-                 lambda: _softplus_one_way(sp.expand_log(diff)),
-             "sympy rewrite(exp), together + expand": lambda: diff.rewrite(sp.exp)}
-    order = list(forms)
-    if diff.has(HyperbolicFunction, TrigonometricFunction):  # tanh, cos, ...: rewrite first
-        order.insert(0, order.pop())
-    for method in order:
-        if _cancels(forms[method]()):
+    forms = list(_CANCELLING_FORMS)
+    if diff.has(HyperbolicFunction, TrigonometricFunction):  # tanh, cos, ...: in exponentials first
+        forms.insert(0, forms.pop())
+    for method, form in forms:
+        if _cancels(form(diff)):
             return True, method
     if sp.simplify(diff) == 0:
         return True, "sympy simplify"
