@@ -2,10 +2,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import plots  # noqa: E402
+from helpers.course import Course, read_notebook  # noqa: E402
 
 
 def test_use_style_applies_the_style_and_figure_leaves_it_alone():
@@ -72,3 +75,12 @@ def test_decades_labels_only_the_log_axes():
 def test_power_of_ten_rejects_a_value_off_a_log_axis():
     with pytest.raises(ValueError, match="value"):
         plots.power_of_ten(0.0)
+
+
+def test_notebook_figures_are_labelled_in_plain_text():
+    # no $...$ in any code cell: labels are plain Unicode (π_ref, r̂_w, ‖E[ĝ]‖), like power_of_ten's tick
+    # labels; matplotlib builds mathtext's parser afresh in every kernel (about 0.2 s) and parses each label
+    for path in Course().notebooks():
+        code = [c.source for c in read_notebook(path).cells if c.cell_type == "code"]
+        mathtext = [m.group() for src in code for m in re.finditer(r"\$[^$\n]+\$", src)]
+        assert not mathtext, f"{path.name}: mathtext in figure text {mathtext}"
