@@ -201,14 +201,19 @@ def require_logprobs(name: str, logps: torch.Tensor, atol: float = 0.0) -> None:
                          f"{float(logps.detach().max()):.3g}")
 
 
+def _sum_tolerance(logps: torch.Tensor, atol: float) -> float:
+    """How far a row's probability sum may be from 1: atol, or 16 k ε when a row of k float32
+    terms rounds by more."""
+    return max(atol, 16 * logps.shape[-1] * torch.finfo(logps.dtype).eps)
+
+
 def require_normalised(name: str, logps: torch.Tensor, atol: float = 1e-6) -> None:
     """ValueError naming `name` unless each row of exp(logps) sums to 1 (within atol).
 
     In float32 the tolerance grows with the row length (16 k ε): a row's sum rounds.
     """
     total = torch.logsumexp(logps, dim=-1).exp()
-    tol = max(atol, 16 * logps.shape[-1] * torch.finfo(logps.dtype).eps)
-    if not torch.allclose(total, torch.ones_like(total), atol=tol, rtol=0):
+    if not torch.allclose(total, torch.ones_like(total), atol=_sum_tolerance(logps, atol), rtol=0):
         raise ValueError(f"{name}: expected each row to sum to 1 in probability, got sums "
                          f"{[round(float(t), 6) for t in total.detach().flatten()[:8]]}")
 
@@ -232,8 +237,7 @@ def _logprob_rows(values: torch.Tensor, atol: float) -> bool:
     """In one pass: every value ≤ atol and every row sums to 1 in probability, within the
     tolerance of require_normalised (NaN and +inf fail both)."""
     total = torch.logsumexp(values, dim=-1).exp()
-    tol = max(atol, 16 * values.shape[-1] * torch.finfo(values.dtype).eps)
-    return bool((values <= atol).all()) and bool(((total - 1).abs() <= tol).all())
+    return bool((values <= atol).all()) and bool(((total - 1).abs() <= _sum_tolerance(values, atol)).all())
 
 
 def require_logprob_tables(**tables: torch.Tensor) -> None:
@@ -398,9 +402,10 @@ def require_sampled_logps(policy_logps: torch.Tensor, ref_logps: torch.Tensor,
     require_floats(policy_logps=policy_logps, ref_logps=ref_logps)
     require_same_shape("policy_logps, ref_logps", policy_logps, ref_logps)
     both = torch.stack([policy_logps.detach(), ref_logps.detach()])
-    if not (bool((both <= 1e-9).all()) and bool(torch.isfinite(both[0]).all())):  # one pass;
-        require_logprobs("policy_logps", policy_logps, atol=1e-9)            # if it fails,
-        require_logprobs("ref_logps", ref_logps, atol=1e-9)                  # which and how
+    valid = bool((both <= 1e-9).all()) and bool(torch.isfinite(both[0]).all())  # one pass (NaN fails)
+    if not valid:  # which property fails, and how
+        require_logprobs("policy_logps", policy_logps, atol=1e-9)
+        require_logprobs("ref_logps", ref_logps, atol=1e-9)
         require_finite("policy_logps", policy_logps)  # y was drawn from π, so π(y) > 0
     if ratio:
         require_exp_fits("ref_logps, policy_logps", ref_logps - policy_logps)

@@ -88,7 +88,7 @@ def _value(expr: sp.Expr, point: dict) -> complex | None:
     """expr at point (50 digits) as a complex number, or None where it is undefined there.
 
     The exact point values are put in first (xreplace), then the number is evaluated: the same
-    digits as evalf(subs=point), at a third of the cost. Where expr is undefined, xreplace gives
+    digits as evalf(subs=point), at about a third of the cost. Where expr is undefined, xreplace gives
     zoo or nan, which are turned down below.
     """
     try:

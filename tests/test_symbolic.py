@@ -125,7 +125,8 @@ def test_equal_refuses_when_no_point_can_be_evaluated():
 
 def test_value_is_none_where_an_expression_is_undefined():
     # the exact point goes in before the number is evaluated: a pole (zoo) or log 0 is undefined there
-    assert symbolic._value(1 / x, {x: 0}) is None
-    assert symbolic._value(sp.log(x), {x: 0}) is None
-    assert symbolic._value(sp.sqrt(x), {x: -4}) == 2j
-    assert abs(symbolic._value(sp.log(1 + sp.exp(-x)), {x: -40}) - 40) < 1e-15
+    zero = sp.Integer(0)
+    assert symbolic._value(1 / x, {x: zero}) is None
+    assert symbolic._value(sp.log(x), {x: zero}) is None
+    assert symbolic._value(sp.sqrt(x), {x: sp.Integer(-4)}) == 2j
+    assert abs(symbolic._value(sp.log(1 + sp.exp(-x)), {x: sp.Integer(-40)}) - 40) < 1e-15
