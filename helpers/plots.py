@@ -50,14 +50,23 @@ def use_style() -> None:
 MARGINS = {"left": 0.75, "right": 0.2, "bottom": 0.55, "top": 0.35}
 
 
+# At most this many intervals between the labelled ticks of a linear axis (matplotlib's default
+# fits up to 9 on a 4-inch panel). Every tick is three lines and two texts, built and drawn anew
+# in each figure: the largest part of drawing one; 4-6 labelled ticks read as well at this size.
+TICK_INTERVALS = 5
+
+
 def figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2):
     """A (fig, axes) grid of panels width × height inches each; axes is a flat list, even for one.
 
     Each panel keeps MARGINS around its axes, so titles, tick labels and axis labels do not
-    overlap. The style comes from use_style(), called once in the setup cell.
+    overlap, and at most TICK_INTERVALS intervals between the ticks of a linear axis (a log
+    axis: see decades). The style comes from use_style(), called once in the setup cell.
     """
     checks.require_ints(ncols=(ncols, 1), nrows=(nrows, 1))
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.locator_params(nbins=TICK_INTERVALS)
     inner_w = width - MARGINS["left"] - MARGINS["right"]     # one axes' size, in inches
     inner_h = height - MARGINS["bottom"] - MARGINS["top"]
     fig.subplots_adjust(left=MARGINS["left"] / (width * ncols),
