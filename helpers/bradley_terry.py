@@ -42,8 +42,10 @@ def centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
 
 def _centred_bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor,
                      center_weight: float, dim: int | None = None) -> torch.Tensor:
-    return (-F.logsigmoid(r_chosen - r_rejected).mean(dim)
-            + center_weight * ((r_chosen + r_rejected) ** 2).mean(dim))
+    loss = -F.logsigmoid(r_chosen - r_rejected).mean(dim)
+    if center_weight == 0:  # the penalty would add exactly 0 to the loss and to every gradient
+        return loss
+    return loss + center_weight * ((r_chosen + r_rejected) ** 2).mean(dim)
 
 
 class RewardModel(nn.Module):
@@ -66,6 +68,10 @@ class RewardModel(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """features (batch, d) → rewards (batch,)."""
         checks.require_features(features, self.inner.in_features, dtype=self.inner.weight.dtype)
+        return self._rewards(features)
+
+    def _rewards(self, features: torch.Tensor) -> torch.Tensor:
+        """forward's formula without its check, for a loop whose features were checked once."""
         return self.out(torch.tanh(self.inner(features))).squeeze(-1)
 
 
@@ -99,8 +105,8 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     features (answers, d); chosen, rejected (pairs,) indices into the answers. With
     center_weight = 0 the loss is the mean Bradley–Terry loss. Plain gradient steps, not Adam:
     Adam rescales the round-off gradient (~1e-17) of the reward's offset into full-size steps,
-    so the offset would drift. model may be an nn.ModuleList of RewardModels: they
-    are trained side by side, each exactly as alone (see _sgd_fit), one history each.
+    so the offset would drift. model is a RewardModel, or an nn.ModuleList of RewardModels:
+    they are trained side by side, each exactly as alone (see _sgd_fit), one history each.
     Taught in: 01 §4.
     """
     checks.require_reward_fit(model, features, chosen, rejected, steps, lr, center_weight)
@@ -109,18 +115,21 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
     return _sgd_fit([model], features, chosen, rejected, steps, lr, center_weight)[:, 0].tolist()
 
 
-def _sgd_fit(models: list[nn.Module], features: torch.Tensor, chosen: torch.Tensor,
+def _sgd_fit(models: list[RewardModel], features: torch.Tensor, chosen: torch.Tensor,
              rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> torch.Tensor:
     """fit_reward_model's loop, on arguments checked once before it: the loss history (steps, m).
 
     One torch.optim.SGD on the sum of the m models' losses: the losses share no parameter and SGD
     updates every entry on its own, so each model takes exactly the steps it would take alone.
     """
+    with torch.no_grad():
+        for m in models:
+            m(features)  # each model checks the features (its d, its dtype) once; the steps skip it
     opt = torch.optim.SGD([p for m in models for p in m.parameters()], lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):
         opt.zero_grad()
-        r = torch.stack([m(features) for m in models])            # (m, answers): each model's r(x)
+        r = torch.stack([m._rewards(features) for m in models])   # (m, answers): each model's r(x)
         losses = _centred_bt_loss(r[:, chosen], r[:, rejected], center_weight, dim=-1)   # (m,)
         losses.sum().backward()
         opt.step()

@@ -365,9 +365,14 @@ def require_comparisons(true_reward: torch.Tensor, n_pairs: int, gen: torch.Gene
 
 def require_reward_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
                        rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> None:
-    """A trainable model; finite features (answers, d); chosen, rejected (pairs,) answer ids
-    in [0, answers); steps >= 1; lr > 0; center_weight >= 0."""
+    """A trainable RewardModel or nn.ModuleList of them; finite features (answers, d); chosen,
+    rejected (pairs,) answer ids in [0, answers); steps >= 1; lr > 0; center_weight >= 0."""
+    from helpers.bradley_terry import RewardModel  # here, not at the top: bradley_terry imports checks
+
     require_trainable(model)
+    models = model if isinstance(model, nn.ModuleList) else [model]
+    if not all(isinstance(m, RewardModel) for m in models):
+        raise ValueError(f"model: expected a RewardModel or an nn.ModuleList of them, got {_got(model)}")
     require_tensor("features", features)
     if features.dim() != 2:
         raise ValueError(f"features: expected shape (answers, d), got {tuple(features.shape)}")

@@ -68,6 +68,19 @@ def test_centred_bt_loss_against_a_loop_and_its_gradient(weight):
     assert torch.allclose(rl.grad, (torch.sigmoid(-d) + 2 * weight * s) / 6, atol=1e-15)
 
 
+def test_centred_bt_loss_at_weight_zero_is_the_full_formula_bit_for_bit():
+    """With λ = 0 the helper skips the penalty: the loss and both gradients are exactly those of
+    the formula written out with its + 0·mean((r_w + r_l)²)."""
+    gen = generator(4)
+    rw = torch.randn(50, generator=gen, dtype=D, requires_grad=True)
+    rl = torch.randn(50, generator=gen, dtype=D, requires_grad=True)
+    full = -torch.nn.functional.logsigmoid(rw - rl).mean() + 0.0 * ((rw + rl) ** 2).mean()
+    want = (full, *torch.autograd.grad(full, (rw, rl)))
+    got = centred_bt_loss(rw, rl, 0.0)
+    got = (got, *torch.autograd.grad(got, (rw, rl)))
+    assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+
+
 def test_centred_bt_loss_rejects_bad_input():
     with pytest.raises(ValueError, match="center_weight"):
         centred_bt_loss(torch.ones(2), torch.ones(2), -1.0)
@@ -145,6 +158,10 @@ def test_fit_reward_model_rejects_bad_arguments():
         fit_reward_model(model, feats, idx, idx[:1])
     with pytest.raises(ValueError, match="features"):
         fit_reward_model(model, feats[0], idx, idx.flip(0))
+    with pytest.raises(ValueError, match="model: expected a RewardModel or an nn.ModuleList"):
+        fit_reward_model(torch.nn.Linear(2, 1), feats, idx, idx.flip(0))
+    with pytest.raises(ValueError, match="model: expected a RewardModel or an nn.ModuleList"):
+        fit_reward_model(torch.nn.ModuleList([model, torch.nn.Linear(2, 1)]), feats, idx, idx.flip(0))
 
 
 def test_reward_model_rejects_bad_sizes():
