@@ -124,9 +124,13 @@ def _cancels(diff: sp.Expr) -> bool:
 
     The cheap canonical form that decides most identities of the course (rational functions of
     exponentials, logs and powers); every step is valid for all values the assumptions allow.
+    The fractions are put over one denominator as written first (cheaper, and enough for most
+    lines), then again after expanding diff, which splits e^(a+b) into e^a e^b in denominators too.
     """
-    common = sp.together(sp.expand(diff))
-    return sp.expand(sp.numer(common)) == 0
+    def numerator_expands_to_0(expr: sp.Expr) -> bool:
+        return sp.expand(sp.numer(sp.together(expr))) == 0
+
+    return numerator_expands_to_0(diff) or numerator_expands_to_0(sp.expand(diff))
 
 
 def _negated_softplus(expr: sp.Expr) -> sp.Expr | None:
