@@ -117,14 +117,12 @@ def fit_reward_model(model: nn.Module, features: torch.Tensor, chosen: torch.Ten
 
 def _sgd_fit(models: list[RewardModel], features: torch.Tensor, chosen: torch.Tensor,
              rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> torch.Tensor:
-    """fit_reward_model's loop, on arguments checked once before it: the loss history (steps, m).
+    """fit_reward_model's loop, on arguments checked once before it (the features against each
+    model's d and dtype too, so the steps call RewardModel._rewards): the loss history (steps, m).
 
     One torch.optim.SGD on the sum of the m models' losses: the losses share no parameter and SGD
     updates every entry on its own, so each model takes exactly the steps it would take alone.
     """
-    with torch.no_grad():
-        for m in models:
-            m(features)  # each model checks the features (its d, its dtype) once; the steps skip it
     opt = torch.optim.SGD([p for m in models for p in m.parameters()], lr=lr, momentum=0.9)
     history = []
     for _ in range(steps):

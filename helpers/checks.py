@@ -365,8 +365,9 @@ def require_comparisons(true_reward: torch.Tensor, n_pairs: int, gen: torch.Gene
 
 def require_reward_fit(model: nn.Module, features: torch.Tensor, chosen: torch.Tensor,
                        rejected: torch.Tensor, steps: int, lr: float, center_weight: float) -> None:
-    """A trainable RewardModel or nn.ModuleList of them; finite features (answers, d); chosen,
-    rejected (pairs,) answer ids in [0, answers); steps >= 1; lr > 0; center_weight >= 0."""
+    """A trainable RewardModel or nn.ModuleList of them; finite features (answers, d) of each
+    model's d and dtype; chosen, rejected (pairs,) answer ids in [0, answers); steps >= 1; lr > 0;
+    center_weight >= 0."""
     from helpers.bradley_terry import RewardModel  # here, not at the top: bradley_terry imports checks
 
     require_trainable(model)
@@ -376,7 +377,8 @@ def require_reward_fit(model: nn.Module, features: torch.Tensor, chosen: torch.T
     require_tensor("features", features)
     if features.dim() != 2:
         raise ValueError(f"features: expected shape (answers, d), got {tuple(features.shape)}")
-    require_finite("features", features)
+    for m in models:  # each model's d and dtype, checked once: the fit's steps skip forward's check
+        require_features(features, m.inner.in_features, dtype=m.inner.weight.dtype)
     require_ids(chosen=chosen, rejected=rejected)
     require_same_shape("chosen, rejected", chosen, rejected)
     n = features.shape[0]

@@ -158,6 +158,10 @@ def test_fit_reward_model_rejects_bad_arguments():
         fit_reward_model(model, feats, idx, idx[:1])
     with pytest.raises(ValueError, match="features"):
         fit_reward_model(model, feats[0], idx, idx.flip(0))
+    with pytest.raises(ValueError, match="features: expected shape"):          # the model's d is 2
+        fit_reward_model(model, torch.zeros(3, 4, dtype=D), idx, idx.flip(0))
+    with pytest.raises(ValueError, match="features: expected the model's dtype"):
+        fit_reward_model(model, feats.float(), idx, idx.flip(0))
     with pytest.raises(ValueError, match="model: expected a RewardModel or an nn.ModuleList"):
         fit_reward_model(torch.nn.Linear(2, 1), feats, idx, idx.flip(0))
     with pytest.raises(ValueError, match="model: expected a RewardModel or an nn.ModuleList"):
